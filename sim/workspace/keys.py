@@ -1,0 +1,66 @@
+"""The workspace's shared keys: decoded once, never shown.
+
+A key never appears in ``repr``, ``str``, logs or exception messages; code that
+needs the bytes asks for them explicitly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+
+__all__ = ["KeyFileError", "SharedKey", "generate_key"]
+
+
+class KeyFileError(ValueError):
+    """A shared key file is missing, unreadable or does not hold a base64 key."""
+
+
+class SharedKey:
+    """A workspace shared key (primary or secondary), kept decoded."""
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, encoded: str) -> None:
+        try:
+            secret = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise KeyFileError(
+                "the shared key is not valid base64; copy the workspace's primary "
+                "or secondary key exactly as the Azure portal shows it"
+            ) from None
+        if not secret:
+            raise KeyFileError("the shared key is empty")
+        self._secret = secret
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> SharedKey:
+        try:
+            text = Path(path).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError) as err:
+            raise KeyFileError(
+                f"cannot read the shared key file {os.fspath(path)!r} "
+                f"({type(err).__name__}); it must hold the base64 key on one line"
+            ) from None
+        return cls(text)
+
+    @property
+    def secret(self) -> bytes:
+        """The decoded key bytes, the HMAC key of SharedKey signatures."""
+        return self._secret
+
+    def encoded(self) -> str:
+        """The key in base64, as the portal shows it (for writing key files)."""
+        return base64.b64encode(self._secret).decode("ascii")
+
+    def __repr__(self) -> str:
+        return "SharedKey(*****)"
+
+    __str__ = __repr__
+
+
+def generate_key() -> SharedKey:
+    """A fresh random 64-byte key, the size Azure's workspace keys have."""
+    return SharedKey(base64.b64encode(os.urandom(64)).decode("ascii"))
