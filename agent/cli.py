@@ -1,0 +1,414 @@
+"""``secrmm-agent``: test, send, drain, status, requeue (a contract, see issue #3).
+
+Every setting is also a flag named after it (``--workspace-id``); secrets are
+never flags: ``--shared-key`` and ``--client-secret`` are refused without
+echoing their value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import getpass
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from typing import Any
+
+import orjson
+
+from .config import API_LOGS_INGESTION, ConfigError, Settings, load_settings
+from .intake import spool_lines
+from .records import connection_test_record
+from .retry import Action, classify
+from .shipper import RunResult, Shipper
+from .sinks import Sink
+from .sinks.data_collector import DataCollectorSink
+from .sinks.logs_ingestion import LogsIngestionSink
+from .spool import Spool, SpoolError
+
+__all__ = ["main"]
+
+logger = logging.getLogger("agent")
+
+EXIT_OK = 0
+#: Something needs a person: a refused test, a held destination, quarantined records.
+EXIT_ATTENTION = 1
+#: The command line or the settings are wrong.
+EXIT_USAGE = 2
+
+
+class _RefuseSecret(argparse.Action):
+    """A secret given on the command line: refuse it, never echo it."""
+
+    def __call__(
+        self, parser: Any, namespace: Any, values: Any, option: Any = None
+    ) -> None:
+        name = str(option).lstrip("-").replace("-", "_")
+        parser.error(
+            f"{option} is not accepted: secrets never go on the command line, where "
+            f"other users can read them. Put it in an owner-only file and give "
+            f"--{name.replace('_', '-')}-file, or set the environment variable"
+        )
+
+
+def _settings_flags() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML settings file"
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="more log output on stderr",
+    )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="machine-readable output",
+    )
+    for setting in fields(Settings):
+        flag = "--" + setting.name.replace("_", "-")
+        if setting.type in ("bool", bool):
+            common.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS
+            )
+        else:
+            common.add_argument(
+                flag, metavar="VALUE", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            )
+    for secret in ("--shared-key", "--client-secret", "--key"):
+        common.add_argument(
+            secret, nargs="?", action=_RefuseSecret, help=argparse.SUPPRESS
+        )
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _settings_flags()
+    parser = argparse.ArgumentParser(
+        prog="secrmm-agent",
+        parents=[common],
+        allow_abbrev=False,
+        description="Ship secRMM records to Azure Log Analytics without losing any.",
+        epilog="Every setting of the TOML file is also a flag: --workspace-id, "
+        "--shared-key-file, --endpoint, --spool, --api, --dcr-id, ...",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=text, parents=[common], allow_abbrev=False
+        )
+
+    command("test", "post the connection test record, as secRMM's Test button does")
+    send = command("send", "spool records from a JSON-lines file, then ship them")
+    send.add_argument(
+        "records", metavar="RECORDS.jsonl", help="one posted-field object a line"
+    )
+    send.add_argument("--no-ship", action="store_true", help="only spool")
+    for name in ("send", "drain", "requeue"):
+        sub = (
+            send
+            if name == "send"
+            else command(
+                name,
+                "ship what the spool holds"
+                if name == "drain"
+                else "send quarantined records again",
+            )
+        )
+        sub.add_argument(
+            "--wait",
+            action="store_true",
+            help="return once every record is accepted or quarantined",
+        )
+    command("status", "spool depth, in flight, quarantined, last error")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    options = vars(args)
+    _configure_logging(options.get("verbose", 0))
+    names = {f.name for f in fields(Settings)}
+    try:
+        settings = load_settings(
+            options.get("config"), {k: v for k, v in options.items() if k in names}
+        )
+    except ConfigError as err:
+        return _fail(str(err))
+    handler = {
+        "test": _test,
+        "send": _send,
+        "drain": _drain,
+        "status": _status,
+        "requeue": _requeue,
+    }
+    try:
+        return handler[args.command](settings, args)
+    except (ConfigError, SpoolError) as err:
+        return _fail(str(err))
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter(
+            "%(asctime)s secrmm-agent %(levelname)s %(name)s: %(message)s"
+        )
+    )
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _fail(message: str) -> int:
+    print(f"secrmm-agent: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _output(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, sort_keys=True))
+    else:
+        print(text)
+
+
+def make_sink(settings: Settings) -> Sink:
+    return _sink_class(settings)(settings)
+
+
+def _test(settings: Settings, args: argparse.Namespace) -> int:
+    sink = make_sink(settings)
+    computer = settings.test_computer or socket.gethostname().split(".")[0].upper()
+    record = connection_test_record(computer, settings.test_user or getpass.getuser())
+    try:
+        answer = sink.post([orjson.dumps(record)])
+    finally:
+        sink.close()
+    verdict = classify(answer, api=sink.api, body_bytes=0)
+    ok = verdict.action is Action.DONE
+    data = {
+        "ok": ok,
+        "api": sink.api,
+        "status": answer.status,
+        "error": verdict.error,
+        "message": verdict.message,
+        "advice": verdict.advice,
+        "request_id": answer.request_id,
+    }
+    if ok:
+        text = (
+            f"connection test accepted ({answer.status}, request {answer.request_id})"
+        )
+    else:
+        advice = (
+            verdict.advice
+            or "the service is unavailable or throttling; try again later"
+        )
+        text = (
+            f"connection test failed: {answer.status or 'no answer'} {verdict.error}"
+            f"{': ' + verdict.message if verdict.message else ''}\n{advice}"
+        )
+    _output(args, data, text)
+    return EXIT_OK if ok else EXIT_ATTENTION
+
+
+def _send(settings: Settings, args: argparse.Namespace) -> int:
+    field_limit = _sink_class(settings).field_limit
+    with (
+        Spool(settings.spool, fsync=settings.fsync) as spool,
+        _open_records(args.records) as lines,
+    ):
+        result = spool_lines(
+            spool, lines, field_limit=field_limit, categories=settings.categories
+        )
+    data = asdict(result)
+    _output(
+        args,
+        {"spooled": data},
+        f"spooled {result.spooled} records durably ({result.filtered} filtered out by "
+        f"category, {result.invalid} invalid kept in quarantine, "
+        f"{result.truncated_values} values truncated)",
+    )
+    if args.no_ship:
+        return EXIT_OK
+    return _ship(settings, args)
+
+
+def _sink_class(settings: Settings) -> type[DataCollectorSink | LogsIngestionSink]:
+    if settings.resolved_api == API_LOGS_INGESTION:
+        return LogsIngestionSink
+    return DataCollectorSink
+
+
+@contextmanager
+def _open_records(path: str) -> Iterator[Iterator[bytes]]:
+    try:
+        handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    except OSError as err:
+        raise ConfigError(f"cannot read {path!r} ({err.strerror})") from None
+    with handle:
+        yield iter(handle)
+
+
+def _drain(settings: Settings, args: argparse.Namespace) -> int:
+    return _ship(settings, args)
+
+
+def _requeue(settings: Settings, args: argparse.Namespace) -> int:
+    with Spool(settings.spool, fsync=settings.fsync) as spool:
+        moved = spool.requeue()
+        spool.set_state(held=None)
+    _output(
+        args,
+        {"requeued": moved},
+        f"moved {moved} quarantined records back into the spool",
+    )
+    return _ship(settings, args)
+
+
+def _ship(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.wait:
+        return _ship_in_background(settings, args)
+    with (
+        Spool(settings.spool, fsync=settings.fsync) as spool,
+        _ship_lock(settings.spool),
+    ):
+        spool.set_state(held=None)
+        sink = make_sink(settings)
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        try:
+            result = Shipper(spool, sink, settings, stop=stop).run()
+        finally:
+            sink.close()
+        depth = spool.stats().depth
+    return _report(args, result, depth)
+
+
+def _report(args: argparse.Namespace, result: RunResult, depth: int) -> int:
+    data = {**asdict(result), "depth": depth}
+    lines = [
+        f"delivered {result.delivered} records in {result.requests} requests "
+        f"({result.retries} retried), {result.quarantined} quarantined, {depth} still spooled"
+    ]
+    if result.held:
+        lines.append(f"destination held: {result.held}")
+    if result.quarantined:
+        lines.append(
+            "see 'secrmm-agent status' for the reasons; fix them, then 'secrmm-agent requeue'"
+        )
+    _output(args, data, "\n".join(lines))
+    return EXIT_ATTENTION if result.held or result.quarantined else EXIT_OK
+
+
+def _ship_in_background(settings: Settings, args: argparse.Namespace) -> int:
+    """Start ``drain --wait`` detached; its log goes beside the spool."""
+    command = [sys.executable, "-m", "agent", "drain", "--wait", "-v"]
+    for setting in fields(Settings):
+        value = getattr(settings, setting.name)
+        flag = "--" + setting.name.replace("_", "-")
+        if isinstance(value, bool):
+            command.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, tuple):
+            command += [flag, ",".join(value)]
+        else:
+            command += [flag, str(value)]
+    with open(settings.spool + ".log", "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    _output(
+        args,
+        {"shipper_pid": process.pid},
+        f"shipping in the background (pid {process.pid})",
+    )
+    return EXIT_OK
+
+
+@contextmanager
+def _ship_lock(spool_path: str) -> Iterator[None]:
+    """One shipper per spool: a second waits, so no record is sent twice at once."""
+    with open(spool_path + ".lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+
+
+def _status(settings: Settings, args: argparse.Namespace) -> int:
+    with Spool(settings.spool, fsync=settings.fsync) as spool:
+        stats = spool.stats()
+        entries = spool.quarantined(limit=5)
+    state = stats.state
+    pid = state.get("shipper_pid")
+    in_flight = state.get("in_flight", 0) if pid and _alive(pid) else 0
+    data = {
+        "depth": stats.depth,
+        "oldest_age_seconds": stats.oldest_age,
+        "in_flight": in_flight,
+        "quarantined": stats.quarantined,
+        "held": state.get("held"),
+        "last_error": state.get("last_error"),
+        "counters": stats.counters,
+        "recent_quarantine": [
+            {k: v for k, v in asdict(e).items() if k != "body"} for e in entries
+        ],
+    }
+    lines = [
+        f"spooled: {stats.depth}"
+        + (
+            f" (oldest {stats.oldest_age:.0f} s)"
+            if stats.oldest_age is not None
+            else ""
+        ),
+        f"in flight: {in_flight}",
+        f"quarantined: {stats.quarantined}",
+        f"last error: {state.get('last_error') or 'none'}",
+    ]
+    if state.get("held"):
+        lines.append(f"destination held: {state['held']}")
+    for entry in entries:
+        lines.append(
+            f"  quarantined {entry.error} ({entry.status or 'not sent'}): "
+            f"{entry.message or '-'}; {entry.advice} [request {entry.request_id or '-'}]"
+        )
+    _output(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,301 @@
+"""Settings from a TOML file and flags; secrets only from a file or the environment.
+
+Every setting is a TOML key and a flag of the same name (``workspace_id`` and
+``--workspace-id``); a flag wins over the file. Secrets (the workspace shared
+key, the client secret) are never settings themselves: only the file or the
+environment variable that holds them is, so they never pass through argv.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .records import Category
+
+__all__ = [
+    "API_DATA_COLLECTOR",
+    "API_LOGS_INGESTION",
+    "CLOUDS",
+    "ConfigError",
+    "Secret",
+    "Settings",
+    "load_settings",
+    "read_secret",
+]
+
+API_DATA_COLLECTOR = "data-collector"
+API_LOGS_INGESTION = "logs-ingestion"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    """Where a sovereign cloud's endpoints live (spec azure-ingestion.md §2.1, §3.1)."""
+
+    dca_domain: str
+    authority: str
+    scope: str
+
+
+CLOUDS = {
+    "public": Cloud(
+        "ods.opinsights.azure.com",
+        "https://login.microsoftonline.com",
+        "https://monitor.azure.com/.default",
+    ),
+    "usgov": Cloud(
+        "ods.opinsights.azure.us",
+        "https://login.microsoftonline.us",
+        "https://monitor.azure.us/.default",
+    ),
+    "china": Cloud(
+        "ods.opinsights.azure.cn",
+        "https://login.chinacloudapi.cn",
+        "https://monitor.azure.cn/.default",
+    ),
+}
+_LOG_TYPE = re.compile(r"[A-Za-z0-9_]{1,100}")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+class Secret:
+    """A secret value that never shows itself in ``repr``, ``str`` or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(*****)"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+
+def read_secret(path: str | None, env: str, what: str) -> Secret:
+    """Read a secret from ``path`` (owner-only) or else the environment variable."""
+    if path:
+        file = Path(path)
+        try:
+            mode = file.stat().st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ConfigError(
+                    f"the {what} file {path!r} is accessible to group or others "
+                    f"(mode {stat.filemode(mode)}); run 'chmod 600 {path}' and retry"
+                )
+            text = file.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ConfigError(
+                f"cannot read the {what} file {path!r} ({err.strerror}); "
+                "check the path and that this user may read it"
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"the {what} file {path!r} is not text") from None
+        if not text:
+            raise ConfigError(f"the {what} file {path!r} is empty")
+        return Secret(text)
+    value = os.environ.get(env, "").strip()
+    if not value:
+        raise ConfigError(
+            f"no {what}: give its file in the settings or set the environment "
+            f"variable {env} (secrets are never taken from the command line)"
+        )
+    return Secret(value)
+
+
+def _default_spool() -> str:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(state) / "secrmm-agent" / "spool.db")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every setting, with the meaning of each in its comment."""
+
+    #: ``data-collector`` or ``logs-ingestion``; unset: LIA if ``dcr_id`` is set.
+    api: str = ""
+    #: Sovereign cloud: public, usgov or china (DCA domain, token authority, scope).
+    cloud: str = "public"
+    #: DCA: the workspace GUID; LIA: not needed.
+    workspace_id: str = ""
+    shared_key_file: str = ""
+    shared_key_env: str = "SECRMM_SHARED_KEY"
+    #: DCA: base URL replacing ``https://<id>.<domain>``; LIA: the DCE or DCR endpoint.
+    endpoint: str = ""
+    log_type: str = "secRMM"
+    dcr_id: str = ""
+    #: LIA stream; default ``Custom-<log_type>_CL``.
+    stream: str = ""
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret_file: str = ""
+    client_secret_env: str = "SECRMM_CLIENT_SECRET"  # noqa: S105 (a variable name)
+    #: Base URL of the token authority; default the cloud's Microsoft Entra ID.
+    authority: str = ""
+    #: CA bundle for TLS verification (a test CA); default the system's.
+    ca_bundle: str = ""
+    categories: tuple[str, ...] = tuple(category.value for category in Category)
+    spool: str = field(default_factory=_default_spool)
+    #: fsync the spool before a record is acknowledged (SQLite synchronous=FULL).
+    fsync: bool = True
+    batch_records: int = 5000
+    #: Bytes per request; capped at the API's limit (30,000,000 DCA, 1,000,000 LIA).
+    batch_bytes: int = 4_000_000
+    #: Seconds to wait for a batch to fill before sending a partial one.
+    linger: float = 0.2
+    #: Requests in flight at once.
+    concurrency: int = 4
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 60.0
+    #: Tries after a 403/config fault (reloading secrets each time) before the
+    #: batch is quarantined and the destination held.
+    hold_attempts: int = 3
+    hold_seconds: float = 5.0
+    #: Computer and user named in the connection test record.
+    test_computer: str = ""
+    test_user: str = ""
+
+    @property
+    def resolved_api(self) -> str:
+        if self.api:
+            return self.api
+        return API_LOGS_INGESTION if self.dcr_id else API_DATA_COLLECTOR
+
+    @property
+    def resolved_stream(self) -> str:
+        return self.stream or f"Custom-{self.log_type}_CL"
+
+    @property
+    def cloud_endpoints(self) -> Cloud:
+        return CLOUDS[self.cloud]
+
+    def check(self) -> Settings:
+        """Refuse settings no request could succeed with; return self."""
+        if self.cloud not in CLOUDS:
+            raise ConfigError(
+                f"cloud {self.cloud!r} is unknown; use one of {', '.join(CLOUDS)}"
+            )
+        if self.api not in ("", API_DATA_COLLECTOR, API_LOGS_INGESTION):
+            raise ConfigError(
+                f"api {self.api!r} is unknown; use {API_LOGS_INGESTION} or {API_DATA_COLLECTOR}"
+            )
+        if not _LOG_TYPE.fullmatch(self.log_type):
+            raise ConfigError(
+                f"log_type {self.log_type[:120]!r} must be 1-100 letters, digits or _"
+            )
+        unknown = set(self.categories) - {c.value for c in Category}
+        if unknown:
+            raise ConfigError(
+                f"unknown categories {sorted(unknown)}; choose from "
+                + ", ".join(c.value for c in Category)
+            )
+        if self.batch_records < 1 or self.batch_bytes < 1 or self.concurrency < 1:
+            raise ConfigError("batch_records, batch_bytes and concurrency must be >= 1")
+        if self.resolved_api == API_DATA_COLLECTOR:
+            if not _GUID.fullmatch(self.workspace_id):
+                raise ConfigError(
+                    "workspace_id must be the workspace GUID (Azure portal: Log Analytics "
+                    "workspace > Agents); give --workspace-id or workspace_id in the file"
+                )
+        else:
+            missing = [
+                name
+                for name in ("endpoint", "dcr_id", "tenant_id", "client_id")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ConfigError(
+                    "the Logs Ingestion API needs "
+                    + ", ".join(missing)
+                    + " (flags --"
+                    + ", --".join(name.replace("_", "-") for name in missing)
+                    + ")"
+                )
+        return self
+
+    def shared_key(self) -> Secret:
+        return read_secret(self.shared_key_file, self.shared_key_env, "shared key")
+
+    def client_secret(self) -> Secret:
+        return read_secret(
+            self.client_secret_file, self.client_secret_env, "client secret"
+        )
+
+
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
+_KIND_NAMES = {int: "an integer", float: "a number", str: "a string"}
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    kind = type(default)
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(v, str) for v in value
+        ):
+            raise ConfigError(f"{name} must be a list of strings")
+        return tuple(value)
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false")
+        return value
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{name} must be {_KIND_NAMES.get(kind, kind.__name__)}, not {value!r:.60}"
+        ) from None
+
+
+def load_settings(path: str | None, overrides: Mapping[str, Any]) -> Settings:
+    """Settings from the TOML file at ``path`` (if any), then ``overrides`` (flags)."""
+    values: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                values.update(tomllib.load(handle))
+        except OSError as err:
+            raise ConfigError(
+                f"cannot read the settings file {path!r} ({err.strerror})"
+            ) from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(
+                f"the settings file {path!r} is not valid TOML: {err}"
+            ) from None
+    secret_keys = {"shared_key", "client_secret"} & set(values)
+    if secret_keys:
+        raise ConfigError(
+            f"{path} holds {', '.join(sorted(secret_keys))}; secrets go in their own "
+            "owner-only file (shared_key_file, client_secret_file) or the environment"
+        )
+    unknown = set(values) - set(SETTING_NAMES)
+    if unknown:
+        raise ConfigError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    defaults = Settings()
+    coerced = {
+        name: _coerce(name, value, getattr(defaults, name))
+        for name, value in values.items()
+    }
+    return replace(defaults, **coerced).check()

@@ -1,0 +1,271 @@
+"""The durable spool: SQLite in WAL mode, one row per record.
+
+A record is acknowledged only after its transaction committed (with
+``synchronous=FULL`` when fsync is on, so the commit survives power loss); it
+leaves ``records`` only after the workspace accepted it, or moves to
+``quarantine`` together with Azure's answer. Every move is one transaction, so
+a crash at any instant leaves each record in exactly one place.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["QuarantineEntry", "Spool", "SpoolError", "SpoolStats"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY,
+    body BLOB NOT NULL,
+    enqueued REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY,
+    record_id INTEGER,
+    body BLOB NOT NULL,
+    enqueued REAL NOT NULL,
+    quarantined REAL NOT NULL,
+    status INTEGER,
+    error TEXT NOT NULL,
+    message TEXT NOT NULL,
+    advice TEXT NOT NULL,
+    request_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class SpoolError(RuntimeError):
+    """The spool file cannot be opened or written."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuarantineEntry:
+    id: int
+    body: bytes
+    status: int | None
+    error: str
+    message: str
+    advice: str
+    request_id: str
+    quarantined: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpoolStats:
+    depth: int
+    oldest_age: float | None
+    quarantined: int
+    counters: dict[str, int]
+    state: dict[str, Any]
+
+
+class Spool:
+    """Thread-safe: one connection, one lock; every method is one transaction."""
+
+    def __init__(self, path: str, *, fsync: bool = True) -> None:
+        self.path = path
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'OFF'}")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as err:
+            raise SpoolError(
+                f"cannot open the spool {path!r} ({err}); check the directory exists "
+                "and this user may write it, or choose another with --spool"
+            ) from None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def append(self, bodies: Iterable[bytes], *, truncated: int = 0) -> int:
+        """Store records durably; return how many. Returns only after the commit."""
+        now = time.time()
+        with self._transaction() as db:
+            cursor = db.executemany(
+                "INSERT INTO records (body, enqueued) VALUES (?, ?)",
+                ((body, now) for body in bodies),
+            )
+            count = cursor.rowcount
+            _bump(db, "spooled", count)
+            _bump(db, "truncated_values", truncated)
+        return count
+
+    def take(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` records with ids above ``after``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    def ack(self, ids: Sequence[int]) -> None:
+        """The workspace accepted these: they leave the spool."""
+        with self._transaction() as db:
+            _delete(db, "records", ids)
+            _bump(db, "delivered", len(ids))
+
+    def quarantine(
+        self,
+        ids: Sequence[int],
+        *,
+        status: int | None,
+        error: str,
+        message: str,
+        advice: str,
+        request_id: str,
+    ) -> None:
+        """Move records the workspace refused for good, with its reasons."""
+        now = time.time()
+        with self._transaction() as db:
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                db.execute(
+                    "INSERT INTO quarantine (record_id, body, enqueued, quarantined,"
+                    " status, error, message, advice, request_id)"
+                    " SELECT id, body, enqueued, ?,"
+                    f" ?, ?, ?, ?, ? FROM records WHERE id IN ({marks})",
+                    (now, status, error, message, advice, request_id, *chunk),
+                )
+            _delete(db, "records", ids)
+            _bump(db, "quarantined", len(ids))
+
+    def reject(self, bodies: Iterable[bytes], *, error: str, message: str) -> int:
+        """Keep input that is not a record at all in quarantine, never drop it."""
+        now = time.time()
+        with self._transaction() as db:
+            cursor = db.executemany(
+                "INSERT INTO quarantine (body, enqueued, quarantined, status, error,"
+                " message, advice, request_id) VALUES (?, ?, ?, NULL, ?, ?, ?, '')",
+                (
+                    (body, now, now, error, message, "fix the line and send it again")
+                    for body in bodies
+                ),
+            )
+            _bump(db, "quarantined", cursor.rowcount)
+        return cursor.rowcount
+
+    def requeue(self) -> int:
+        """Move every quarantined record back into the spool; return how many."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO records (body, enqueued) SELECT body, enqueued FROM"
+                " quarantine WHERE status IS NOT NULL ORDER BY id"
+            )
+            moved = cursor.rowcount
+            db.execute("DELETE FROM quarantine WHERE status IS NOT NULL")
+            _bump(db, "requeued", moved)
+        return moved
+
+    def quarantined(self, limit: int = 20) -> list[QuarantineEntry]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, body, status, error, message, advice, request_id,"
+                " quarantined FROM quarantine ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [
+            QuarantineEntry(
+                id=row[0],
+                body=bytes(row[1]),
+                status=row[2],
+                error=row[3],
+                message=row[4],
+                advice=row[5],
+                request_id=row[6],
+                quarantined=row[7],
+            )
+            for row in rows
+        ]
+
+    def set_state(self, **values: Any) -> None:
+        """Record the shipper's state (last error, hold) for ``status``."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT(name)"
+                " DO UPDATE SET value = excluded.value",
+                [(name, json.dumps(value)) for name, value in values.items()],
+            )
+
+    def stats(self) -> SpoolStats:
+        with self._lock:
+            depth, oldest = self._db.execute(
+                "SELECT count(*), min(enqueued) FROM records"
+            ).fetchone()
+            (quarantined,) = self._db.execute(
+                "SELECT count(*) FROM quarantine"
+            ).fetchone()
+            counters = dict(self._db.execute("SELECT name, value FROM counters"))
+            state = {
+                name: json.loads(value)
+                for name, value in self._db.execute("SELECT name, value FROM state")
+            }
+        return SpoolStats(
+            depth=depth,
+            oldest_age=None if oldest is None else max(0.0, time.time() - oldest),
+            quarantined=quarantined,
+            counters=counters,
+            state=state,
+        )
+
+
+_SQL_VARIABLES = 500
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), _SQL_VARIABLES):
+        yield ids[start : start + _SQL_VARIABLES]
+
+
+def _delete(db: sqlite3.Connection, table: str, ids: Sequence[int]) -> None:
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk))
+
+
+def _bump(db: sqlite3.Connection, name: str, amount: int) -> None:
+    if amount:
+        db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
+            " DO UPDATE SET value = value + excluded.value",
+            (name, amount),
+        )
