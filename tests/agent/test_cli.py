@@ -1,0 +1,215 @@
+"""The secrmm-agent command line, as a user and a script drive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from sim.workspace.server import CollectorServer
+
+from .conftest import WORKSPACE_ID, stored_messages, write_secret
+
+
+def _write_records(path, count):
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(count):
+            record = {"Event": "WRITE COMPLETED", "Computer": "h1", "Message": f"n={i}"}
+            handle.write(json.dumps(record) + "\n")
+    return path
+
+
+def _agent(*args, env=None, check=None, timeout=120):
+    completed = subprocess.run(
+        [sys.executable, "-m", "agent", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    if check is not None:
+        assert completed.returncode == check, completed.stderr
+    return completed
+
+
+@pytest.fixture
+def flags(tmp_path, key_file, server):
+    return [
+        "--workspace-id",
+        WORKSPACE_ID,
+        "--shared-key-file",
+        key_file,
+        "--endpoint",
+        server.url,
+        "--spool",
+        tmp_path / "spool.db",
+    ]
+
+
+def test_test_command_posts_the_connection_test_row(flags, workspace):
+    done = _agent("test", *flags, "--test-computer", "SECRMMDEMO1", check=0)
+    assert "connection test accepted" in done.stdout
+    rows = workspace.query(
+        "secRMM_CL | project Event_s, Computer, ProgramName_s, AdditionalProgramInfo_s"
+    ).rows
+    assert rows == [
+        ("", "SECRMMDEMO1", "ProcessSendTest", "Test Connection to Azure Log Analytics")
+    ]
+
+
+def test_test_command_with_a_wrong_key_prints_azure_error_and_advice(flags, tmp_path):
+    wrong = write_secret(tmp_path / "wrong.key", "AAECAwQFBgcICQoLDA0ODw==")
+    flags[flags.index("--shared-key-file") + 1] = wrong
+    done = _agent("test", *flags, check=1)
+    assert "403 InvalidAuthorization" in done.stdout
+    assert "check the workspace id and the shared key" in done.stdout
+    machine = json.loads(_agent("test", *flags, "--json", check=1).stdout)
+    assert (machine["ok"], machine["status"]) == (False, 403)
+
+
+def test_send_wait_delivers_every_record_and_status_reports_json(
+    flags, tmp_path, workspace
+):
+    records = _write_records(tmp_path / "r.jsonl", 1500)
+    done = _agent("send", records, "--wait", *flags, check=0)
+    assert "spooled 1500 records durably" in done.stdout
+    assert "delivered 1500 records" in done.stdout
+    assert len(stored_messages(workspace)) == 1500
+    status = json.loads(_agent("status", "--json", *flags, check=0).stdout)
+    assert status["depth"] == 0
+    assert status["quarantined"] == 0
+    assert status["counters"]["delivered"] == 1500
+
+
+def test_send_no_ship_only_spools_and_drain_ships(flags, tmp_path, workspace):
+    records = _write_records(tmp_path / "r.jsonl", 300)
+    _agent("send", records, "--no-ship", *flags, check=0)
+    assert stored_messages(workspace) == []
+    assert json.loads(_agent("status", "--json", *flags).stdout)["depth"] == 300
+    _agent("drain", "--wait", *flags, check=0)
+    assert len(stored_messages(workspace)) == 300
+
+
+def test_send_without_wait_returns_and_ships_in_the_background(
+    flags, tmp_path, workspace
+):
+    records = _write_records(tmp_path / "r.jsonl", 200)
+    done = _agent("send", records, *flags, check=0)
+    assert "shipping in the background" in done.stdout
+    deadline = time.monotonic() + 30
+    while len(stored_messages(workspace)) < 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(stored_messages(workspace)) == 200
+
+
+def test_categories_filter_what_is_sent(flags, tmp_path, workspace):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        '{"Event": "ONLINE", "Message": "a"}\n'
+        '{"Event": "WRITE COMPLETED", "Message": "b"}\n'
+        '{"Event": "Property change", "Message": "c"}\n'
+        '{"Event": "", "Message": "test"}\n'
+    )
+    done = _agent("send", path, "--wait", "--categories", "ONLINE", *flags, check=0)
+    assert "2 filtered out by category" in done.stdout
+    assert sorted(stored_messages(workspace)) == ["a", "test"]
+
+
+def test_invalid_lines_are_kept_in_quarantine_with_their_reason(flags, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"Event": "ONLINE"}\nnot json\n{"Bogus": 1}\n')
+    _agent("send", path, "--wait", *flags)
+    status = json.loads(_agent("status", "--json", *flags).stdout)
+    assert status["quarantined"] == 2
+    reasons = [entry["message"] for entry in status["recent_quarantine"]]
+    assert any("line 2" in reason and "not valid JSON" in reason for reason in reasons)
+    assert any("line 3" in reason and "'Bogus'" in reason for reason in reasons)
+
+
+def test_403_quarantines_and_requeue_sends_again_after_the_fix(
+    flags, tmp_path, key_file, shared_key, workspace
+):
+    records = _write_records(tmp_path / "r.jsonl", 50)
+    write_secret(key_file, "AAECAwQFBgcICQoLDA0ODw==")
+    done = _agent("send", records, "--wait", "--hold-seconds", "0.01", *flags, check=1)
+    assert "destination held: InvalidAuthorization" in done.stdout
+    status = _agent("status", *flags, check=0).stdout
+    assert "quarantined: 50" in status
+    assert "check the workspace id and the shared key" in status
+    write_secret(key_file, shared_key)
+    done = _agent("requeue", "--wait", *flags, check=0)
+    assert "moved 50 quarantined records back" in done.stdout
+    assert len(stored_messages(workspace)) == 50
+
+
+def test_secrets_on_the_command_line_are_refused_without_echo(flags, shared_key):
+    for option in ("--shared-key", "--client-secret"):
+        done = _agent("test", *flags, option, shared_key)
+        assert done.returncode == 2
+        assert "secrets never go on the command line" in done.stderr
+        assert shared_key not in done.stdout + done.stderr
+
+
+def test_the_key_never_appears_in_any_output(flags, tmp_path, shared_key, key_file):
+    records = _write_records(tmp_path / "r.jsonl", 100)
+    outputs = [
+        _agent("test", "-vv", *flags),
+        _agent("send", records, "--wait", "-vv", *flags),
+        _agent("status", "--json", "-vv", *flags),
+    ]
+    write_secret(key_file, "AAECAwQFBgcICQoLDA0ODw==")
+    outputs.append(_agent("test", "-vv", *flags))
+    outputs.append(
+        _agent("send", records, "--wait", "-vv", "--hold-seconds", "0", *flags)
+    )
+    key_file.chmod(0o644)
+    outputs.append(_agent("test", "-vv", *flags))
+    assert "chmod 600" in outputs[-1].stderr
+    text = "".join(done.stdout + done.stderr for done in outputs)
+    assert "InvalidAuthorization" in text
+    assert shared_key not in text
+    assert shared_key not in (tmp_path / "spool.db").read_bytes().decode("latin-1")
+
+
+def test_kill_9_mid_send_then_drain_delivers_every_record(
+    tmp_path, key_file, make_workspace
+):
+    """20,000 records, two kill -9 crashes, every record arrives; duplicates are
+    bounded by one batch per crash (one request in flight at a time)."""
+    total, batch, crashes = 20_000, 500, 2
+    records = _write_records(tmp_path / "r.jsonl", total)
+    workspace = make_workspace("delay:1,seconds=0.02")
+    with CollectorServer(workspace) as server:
+        flags = [
+            "--workspace-id", WORKSPACE_ID, "--shared-key-file", key_file,
+            "--endpoint", server.url, "--spool", tmp_path / "spool.db",
+            "--batch-records", batch, "--concurrency", 1,
+        ]  # fmt: skip
+        _agent("send", records, "--no-ship", *flags, check=0)
+        for crash in range(1, crashes + 1):
+            shipper = subprocess.Popen(
+                [sys.executable, "-m", "agent", "drain", "--wait", *map(str, flags)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            deadline = time.monotonic() + 60
+            while len(stored_messages(workspace)) < crash * total // 3:
+                assert time.monotonic() < deadline
+                assert shipper.poll() is None
+                time.sleep(0.02)
+            os.kill(shipper.pid, signal.SIGKILL)
+            shipper.wait()
+        _agent("drain", "--wait", *flags, check=0)
+        server.check()
+    counts = Counter(stored_messages(workspace))
+    duplicates = sum(counts.values()) - len(counts)
+    assert set(counts) == {f"n={i}" for i in range(total)}
+    assert duplicates <= crashes * batch
+    status = json.loads(_agent("status", "--json", *flags).stdout)
+    assert (status["depth"], status["quarantined"], status["in_flight"]) == (0, 0, 0)
