@@ -173,7 +173,7 @@ def _run(args: argparse.Namespace) -> QueryResult:
         )
     table = payload["tables"][0]
     return QueryResult(
-        columns=[(column["name"], column["type"]) for column in table["columns"]],
+        [(column["name"], column["type"]) for column in table["columns"]],
         rows=[tuple(row) for row in table["rows"]],
     )
 

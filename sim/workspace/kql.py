@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 import duckdb_kql
+import pyarrow as pa
 from antlr4 import CommonTokenStream, InputStream
 
 # The lexer of the pinned duckdb-kql, generated from Microsoft's Kql.g4.
@@ -56,12 +57,39 @@ class KqlQueryError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
 class QueryResult:
-    """A query's columns (name, KQL type) and rows."""
+    """A query's columns (name, KQL type) and rows.
 
-    columns: list[tuple[str, str]]
-    rows: list[tuple[Any, ...]]
+    The engine's answer is kept columnar (Arrow); Python rows are built from it
+    on first use, which for a wide result of 200,000 rows costs far more than
+    the query itself (see ``bench/results/workspace.md``).
+    """
+
+    def __init__(
+        self,
+        columns: list[tuple[str, str]],
+        *,
+        table: pa.Table | None = None,
+        rows: list[tuple[Any, ...]] | None = None,
+    ) -> None:
+        self.columns = columns
+        self._table = table
+        self._rows = rows
+
+    @property
+    def row_count(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
+        return 0 if self._table is None else int(self._table.num_rows)
+
+    @property
+    def rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            self._rows = []
+            if self._table is not None:
+                with duckdb.connect() as converter:
+                    self._rows = converter.from_arrow(self._table).fetchall()
+        return self._rows
 
     def as_objects(self) -> list[dict[str, Any]]:
         """Rows as JSON-ready objects, valued as the Log Analytics API renders them."""
@@ -117,12 +145,12 @@ def run_query(
     except duckdb.Error as err:
         raise _semantic_error(tokens, err) from None
     if relation is None:
-        return QueryResult(columns=[], rows=[])
+        return QueryResult([], rows=[])
     columns = [
         (name, _kql_type(str(sql_type)))
         for name, sql_type in zip(relation.columns, relation.types, strict=True)
     ]
-    return QueryResult(columns=columns, rows=relation.fetchall())
+    return QueryResult(columns, table=relation.to_arrow_table())
 
 
 def schema_of(cursor: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
