@@ -8,16 +8,12 @@ echoing their value.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import getpass
 import json
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -25,14 +21,12 @@ from typing import Any
 
 import orjson
 
-from .config import API_LOGS_INGESTION, ConfigError, Settings, load_settings
-from .intake import spool_lines
+from .config import ConfigError, Settings, load_settings
+from .intake import IntakeResult, spool_lines
 from .records import connection_test_record
 from .retry import Action, classify
-from .shipper import RunResult, Shipper
-from .sinks import Sink
-from .sinks.data_collector import DataCollectorSink
-from .sinks.logs_ingestion import LogsIngestionSink
+from .running import make_sink, ship, ship_lock, sink_class, start_background
+from .shipper import RunResult
 from .spool import Spool, SpoolError
 
 __all__ = ["main"]
@@ -187,10 +181,6 @@ def _output(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
         print(text)
 
 
-def make_sink(settings: Settings) -> Sink:
-    return _sink_class(settings)(settings)
-
-
 def _test(settings: Settings, args: argparse.Namespace) -> int:
     sink = make_sink(settings)
     computer = settings.test_computer or socket.gethostname().split(".")[0].upper()
@@ -228,31 +218,39 @@ def _test(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _send(settings: Settings, args: argparse.Namespace) -> int:
-    field_limit = _sink_class(settings).field_limit
-    with (
-        Spool(settings.spool, fsync=settings.fsync) as spool,
-        _open_records(args.records) as lines,
-    ):
-        result = spool_lines(
-            spool, lines, field_limit=field_limit, categories=settings.categories
-        )
-    data = asdict(result)
+    field_limit = sink_class(settings).field_limit
+    intake: list[IntakeResult] = []
+
+    def produce() -> None:
+        with _open_records(args.records) as lines:
+            intake.append(
+                spool_lines(
+                    spool,
+                    lines,
+                    field_limit=field_limit,
+                    categories=settings.categories,
+                )
+            )
+        _report_intake(args, intake[0])
+
+    with Spool(settings.spool, fsync=settings.fsync) as spool:
+        if args.no_ship or not args.wait:
+            produce()
+            return EXIT_OK if args.no_ship else _background(settings, args)
+        with ship_lock(settings.spool):
+            result = ship(settings, spool, produce=produce)
+            depth = spool.stats().depth
+    return _report(args, result, depth)
+
+
+def _report_intake(args: argparse.Namespace, result: IntakeResult) -> None:
     _output(
         args,
-        {"spooled": data},
+        {"spooled": asdict(result)},
         f"spooled {result.spooled} records durably ({result.filtered} filtered out by "
         f"category, {result.invalid} invalid kept in quarantine, "
         f"{result.truncated_values} values truncated)",
     )
-    if args.no_ship:
-        return EXIT_OK
-    return _ship(settings, args)
-
-
-def _sink_class(settings: Settings) -> type[DataCollectorSink | LogsIngestionSink]:
-    if settings.resolved_api == API_LOGS_INGESTION:
-        return LogsIngestionSink
-    return DataCollectorSink
 
 
 @contextmanager
@@ -283,21 +281,18 @@ def _requeue(settings: Settings, args: argparse.Namespace) -> int:
 
 def _ship(settings: Settings, args: argparse.Namespace) -> int:
     if not args.wait:
-        return _ship_in_background(settings, args)
-    with (
-        Spool(settings.spool, fsync=settings.fsync) as spool,
-        _ship_lock(settings.spool),
-    ):
-        spool.set_state(held=None)
-        sink = make_sink(settings)
-        stop = threading.Event()
-        _stop_on_signals(stop)
-        try:
-            result = Shipper(spool, sink, settings, stop=stop).run()
-        finally:
-            sink.close()
+        return _background(settings, args)
+    with Spool(settings.spool, fsync=settings.fsync) as spool:
+        with ship_lock(settings.spool):
+            result = ship(settings, spool)
         depth = spool.stats().depth
     return _report(args, result, depth)
+
+
+def _background(settings: Settings, args: argparse.Namespace) -> int:
+    pid = start_background(settings)
+    _output(args, {"shipper_pid": pid}, f"shipping in the background (pid {pid})")
+    return EXIT_OK
 
 
 def _report(args: argparse.Namespace, result: RunResult, depth: int) -> int:
@@ -314,53 +309,6 @@ def _report(args: argparse.Namespace, result: RunResult, depth: int) -> int:
         )
     _output(args, data, "\n".join(lines))
     return EXIT_ATTENTION if result.held or result.quarantined else EXIT_OK
-
-
-def _ship_in_background(settings: Settings, args: argparse.Namespace) -> int:
-    """Start ``drain --wait`` detached; its log goes beside the spool."""
-    command = [sys.executable, "-m", "agent", "drain", "--wait", "-v"]
-    for setting in fields(Settings):
-        value = getattr(settings, setting.name)
-        flag = "--" + setting.name.replace("_", "-")
-        if isinstance(value, bool):
-            command.append(flag if value else "--no-" + flag[2:])
-        elif isinstance(value, tuple):
-            command += [flag, ",".join(value)]
-        else:
-            command += [flag, str(value)]
-    with open(settings.spool + ".log", "ab") as log:
-        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    _output(
-        args,
-        {"shipper_pid": process.pid},
-        f"shipping in the background (pid {process.pid})",
-    )
-    return EXIT_OK
-
-
-@contextmanager
-def _ship_lock(spool_path: str) -> Iterator[None]:
-    """One shipper per spool: a second waits, so no record is sent twice at once."""
-    with open(spool_path + ".lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _stop_on_signals(stop: threading.Event) -> None:
-    def handler(signum: int, frame: Any) -> None:
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handler)
 
 
 def _status(settings: Settings, args: argparse.Namespace) -> int:

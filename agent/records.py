@@ -199,6 +199,7 @@ POSTED_FIELDS: tuple[str, ...] = (
 _ATTRIBUTE_TO_FIELD = dict(
     zip((f.name for f in fields(SecRMMRecord)), POSTED_FIELDS, strict=True)
 )
+_FIELD_SET = frozenset(POSTED_FIELDS)
 _NUMERIC_FIELDS = frozenset({"SourceFileSize", "ProgramPID"})
 
 
@@ -212,32 +213,32 @@ def normalise_posted(
     """
     if not isinstance(value, Mapping):
         raise RecordError(f"a record must be a JSON object, not {type(value).__name__}")
-    unknown = sorted(set(value) - set(POSTED_FIELDS))
+    unknown = value.keys() - _FIELD_SET
     if unknown:
         raise RecordError(
-            f"unknown field(s) {', '.join(map(repr, unknown[:5]))}; "
+            f"unknown field(s) {', '.join(map(repr, sorted(unknown)[:5]))}; "
             f"secRMM posts only {', '.join(POSTED_FIELDS)}"
         )
     record: dict[str, str | int] = {}
     truncated = 0
     for name in POSTED_FIELDS:
         item = value.get(name, "")
-        if name in _NUMERIC_FIELDS and _is_count(item):
+        kind = type(item)
+        if kind is str:
+            # A character is at most 4 UTF-8 bytes: only long values need the encode.
+            if len(item) * 4 > field_limit:
+                cut = truncate_utf8(item, field_limit)
+                truncated += cut is not item
+                item = cut
             record[name] = item
-            continue
-        if not isinstance(item, str):
-            kind = "a string"
+        elif kind is int and name in _NUMERIC_FIELDS and item >= 0:
+            record[name] = item
+        else:
+            wanted = "a string"
             if name in _NUMERIC_FIELDS:
-                kind = "a string or a non-negative integer"
-            raise RecordError(f"field {name!r} must be {kind}, not {item!r:.40}")
-        cut = truncate_utf8(item, field_limit)
-        truncated += cut is not item
-        record[name] = cut
+                wanted = "a string or a non-negative integer"
+            raise RecordError(f"field {name!r} must be {wanted}, not {item!r:.40}")
     return record, truncated
-
-
-def _is_count(item: Any) -> bool:
-    return isinstance(item, int) and not isinstance(item, bool) and item >= 0
 
 
 def connection_test_record(computer: str, user: str) -> dict[str, str | int]:

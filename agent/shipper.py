@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 _Batch = list[tuple[int, bytes]]
 #: How often the in-flight count shown by ``status`` is refreshed, in seconds.
 _STATE_INTERVAL = 1.0
+#: How often an idle shipper looks at the spool again, in seconds.
+_POLL_SECONDS = 0.02
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Shipper:
         stop: threading.Event | None = None,
         backoff: Backoff | None = None,
         sleep: Callable[[float], object] | None = None,
+        intake_open: threading.Event | None = None,
     ) -> None:
         self.spool = spool
         self.sink = sink
@@ -63,6 +66,9 @@ class Shipper:
         self.backoff = backoff or Backoff(settings.backoff_base, settings.backoff_cap)
         #: How waits happen; tests pass a recorder. Returns early when stopped.
         self.sleep = sleep or self.stop.wait
+        #: Set while a producer is still spooling: an empty spool then means
+        #: "wait for more", not "done".
+        self.intake_open = intake_open or threading.Event()
         self.max_bytes = min(settings.batch_bytes, sink.max_request_bytes)
         self.result = RunResult()
         self._lock = threading.Lock()
@@ -77,9 +83,13 @@ class Shipper:
         futures: list[Future[None]] = []
         with ThreadPoolExecutor(self.settings.concurrency, "shipper") as pool:
             while not (self.stop.is_set() or self._held.is_set()):
+                producing = self.intake_open.is_set()
                 batch, cursor = self._next_batch(cursor)
                 if not batch:
-                    break
+                    if not producing:
+                        break
+                    self.stop.wait(_POLL_SECONDS)
+                    continue
                 slots.acquire()
                 self._track(len(batch))
                 future = pool.submit(self._deliver, batch)
@@ -106,7 +116,7 @@ class Shipper:
             full = cut_by_bytes or len(rows) >= self.settings.batch_records
             if full or time.monotonic() >= deadline or self.stop.is_set():
                 break
-            if self.stop.wait(min(0.05, self.settings.linger)):
+            if self.stop.wait(min(_POLL_SECONDS, self.settings.linger)):
                 break
         last = max([r[0] for r in batch] + [r[0] for r in oversized] + [cursor])
         return batch, last

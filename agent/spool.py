@@ -22,8 +22,10 @@ from typing import Any
 __all__ = ["QuarantineEntry", "Spool", "SpoolError", "SpoolStats"]
 
 _SCHEMA = """
+-- AUTOINCREMENT: an id is never reused, even once the table was emptied, so a
+-- shipper's cursor ("every id above N") never skips a newer record.
 CREATE TABLE IF NOT EXISTS records (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     body BLOB NOT NULL,
     enqueued REAL NOT NULL
 );

@@ -118,3 +118,12 @@ def test_kill_9_while_appending_loses_no_acknowledged_record(tmp_path):
     assert len(stored) % 50 == 0  # whole transactions only
     numbers = [int(body[5:-1]) for _, body in stored]
     assert numbers == list(range(len(stored)))
+
+
+def test_ids_are_never_reused_after_the_spool_empties(tmp_path):
+    with Spool(str(tmp_path / "spool.db")) as spool:
+        spool.append([b"1", b"2"])
+        first = spool.take(0, 10)
+        spool.ack([record_id for record_id, _ in first])
+        spool.append([b"3"])
+        assert [body for _, body in spool.take(first[-1][0], 10)] == [b"3"]
