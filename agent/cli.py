@@ -218,7 +218,7 @@ def _test(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _send(settings: Settings, args: argparse.Namespace) -> int:
-    field_limit = sink_class(settings).field_limit
+    sink_kind = sink_class(settings)
     intake: list[IntakeResult] = []
 
     def produce() -> None:
@@ -227,8 +227,9 @@ def _send(settings: Settings, args: argparse.Namespace) -> int:
                 spool_lines(
                     spool,
                     lines,
-                    field_limit=field_limit,
+                    field_limit=sink_kind.field_limit,
                     categories=settings.categories,
+                    numbers_as_text=sink_kind.numbers_as_text,
                 )
             )
         _report_intake(args, intake[0])

@@ -35,6 +35,7 @@ def spool_lines(
     *,
     field_limit: int,
     categories: Iterable[str],
+    numbers_as_text: bool = False,
 ) -> IntakeResult:
     """Spool one posted-field object per line; return only once all are durable."""
     chosen = frozenset(categories)
@@ -45,7 +46,9 @@ def spool_lines(
         if not line.strip():
             continue
         try:
-            record, cut = normalise_posted(_parse(line), field_limit=field_limit)
+            record, cut = normalise_posted(
+                _parse(line), field_limit=field_limit, numbers_as_text=numbers_as_text
+            )
         except RecordError as err:
             logger.warning("line %d is not a secRMM record: %s", number, err)
             result.invalid += spool.reject(

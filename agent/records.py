@@ -204,12 +204,14 @@ _NUMERIC_FIELDS = frozenset({"SourceFileSize", "ProgramPID"})
 
 
 def normalise_posted(
-    value: Any, *, field_limit: int
+    value: Any, *, field_limit: int, numbers_as_text: bool = False
 ) -> tuple[dict[str, str | int], int]:
     """Check a posted object and return it in field order, with truncations counted.
 
     Missing fields become ``""``; values longer than ``field_limit`` UTF-8 bytes
-    are cut as Azure would cut them. Raise RecordError for anything else.
+    are cut as Azure would cut them. ``numbers_as_text`` sends sizes and PIDs as
+    strings, for tables whose columns are declared strings (Logs Ingestion API).
+    Raise RecordError for anything else.
     """
     if not isinstance(value, Mapping):
         raise RecordError(f"a record must be a JSON object, not {type(value).__name__}")
@@ -232,7 +234,7 @@ def normalise_posted(
                 item = cut
             record[name] = item
         elif kind is int and name in _NUMERIC_FIELDS and item >= 0:
-            record[name] = item
+            record[name] = str(item) if numbers_as_text else item
         else:
             wanted = "a string"
             if name in _NUMERIC_FIELDS:

@@ -19,6 +19,9 @@ class Sink(Protocol):
     max_request_bytes: int
     #: Field values longer than this many UTF-8 bytes are cut (Azure would cut them).
     field_limit: int
+    #: Whether sizes and PIDs go as strings: the table's columns are declared
+    #: strings (LIA), rather than typed by the first value (DCA).
+    numbers_as_text: bool
 
     def post(self, records: Sequence[bytes]) -> Answer: ...
 

@@ -80,6 +80,7 @@ class DataCollectorSink:
     api = "data-collector"
     max_request_bytes = MAX_REQUEST_BYTES
     field_limit = FIELD_LIMIT_BYTES
+    numbers_as_text = False
 
     def __init__(
         self,

@@ -127,6 +127,7 @@ class LogsIngestionSink:
     api = "logs-ingestion"
     max_request_bytes = MAX_REQUEST_BYTES
     field_limit = FIELD_LIMIT_BYTES
+    numbers_as_text = True
 
     def __init__(
         self,

@@ -142,3 +142,12 @@ def test_normalise_truncates_on_a_character_boundary_and_counts():
 def test_normalise_refuses_what_secrmm_never_posts(value):
     with pytest.raises(RecordError):
         normalise_posted(value, field_limit=100)
+
+
+def test_numbers_go_as_text_for_tables_with_declared_string_columns():
+    record, _ = normalise_posted(
+        {"SourceFileSize": 9140, "ProgramPID": 12},
+        field_limit=100,
+        numbers_as_text=True,
+    )
+    assert (record["SourceFileSize"], record["ProgramPID"]) == ("9140", "12")
