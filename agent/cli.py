@@ -31,8 +31,6 @@ from .spool import Spool, SpoolError
 
 __all__ = ["main"]
 
-logger = logging.getLogger("agent")
-
 EXIT_OK = 0
 #: Something needs a person: a refused test, a held destination, quarantined records.
 EXIT_ATTENTION = 1

@@ -61,6 +61,9 @@ CLOUDS = {
     ),
 }
 _LOG_TYPE = re.compile(r"[A-Za-z0-9_]{1,100}")
+#: A long run of base64 or client-secret characters not starting like a path
+#: (workspace keys are 88 characters, client secrets about 40).
+_LOOKS_LIKE_SECRET = re.compile(r"[A-Za-z0-9+=_~\-][A-Za-z0-9+/=_~.\-]{39,}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -101,6 +104,13 @@ def read_secret(path: str | None, env: str, what: str) -> Secret:
                 )
             text = file.read_text(encoding="utf-8").strip()
         except OSError as err:
+            if _LOOKS_LIKE_SECRET.fullmatch(path):
+                # Never echo it: the user may have given the secret itself.
+                raise ConfigError(
+                    f"the {what} file does not exist, and the value given looks like "
+                    "a secret rather than a path; secrets never go on the command "
+                    "line: put it in an owner-only file and give that file's path"
+                ) from None
             raise ConfigError(
                 f"cannot read the {what} file {path!r} ({err.strerror}); "
                 "check the path and that this user may read it"

@@ -95,3 +95,24 @@ def test_lia_is_chosen_when_a_dcr_is_given():
     )
     assert settings.resolved_api == "logs-ingestion"
     assert settings.resolved_stream == "Custom-secRMM_CL"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4==",
+        "cZf/pdPxXjwDKtq1c4LwGm7eopOfyhiosiCywmCydBk=",
+        "Xy8Q~abcdefghijklmnopqrstuvwxyz0123456789",
+    ],
+)
+def test_a_secret_given_instead_of_a_file_path_is_not_echoed(secret):
+    with pytest.raises(ConfigError, match="looks like a secret") as caught:
+        read_secret(secret, "UNUSED", "shared key")
+    assert secret not in str(caught.value)
+
+
+def test_a_missing_key_file_path_is_named_in_the_error(tmp_path):
+    missing = str(tmp_path / "shared.key")
+    with pytest.raises(ConfigError, match="cannot read") as caught:
+        read_secret(missing, "UNUSED", "shared key")
+    assert missing in str(caught.value)
