@@ -70,15 +70,20 @@ def _settings_flags() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="machine-readable output",
     )
+    group = common.add_argument_group("settings (each is also a key of the TOML file)")
     for setting in fields(Settings):
         flag = "--" + setting.name.replace("_", "-")
+        help_text = setting.metadata.get("help")
         if setting.type in ("bool", bool):
-            common.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS
+            group.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
             )
         else:
-            common.add_argument(
-                flag, metavar="VALUE", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            group.add_argument(
+                flag, metavar="VALUE", default=argparse.SUPPRESS, help=help_text
             )
     for secret in ("--shared-key", "--client-secret", "--key"):
         common.add_argument(

@@ -134,54 +134,81 @@ def _default_spool() -> str:
     return str(Path(state) / "secrmm-agent" / "spool.db")
 
 
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Every setting, with the meaning of each in its comment."""
+    """Every setting; each one's help is what ``secrmm-agent --help`` shows."""
 
-    #: ``data-collector`` or ``logs-ingestion``; unset: LIA if ``dcr_id`` is set.
-    api: str = ""
-    #: Sovereign cloud: public, usgov or china (DCA domain, token authority, scope).
-    cloud: str = "public"
-    #: DCA: the workspace GUID; LIA: not needed.
-    workspace_id: str = ""
-    shared_key_file: str = ""
-    shared_key_env: str = "SECRMM_SHARED_KEY"
-    #: DCA: base URL replacing ``https://<id>.<domain>``; LIA: the DCE or DCR endpoint.
-    endpoint: str = ""
-    log_type: str = "secRMM"
-    dcr_id: str = ""
-    #: LIA stream; default ``Custom-<log_type>_CL``.
-    stream: str = ""
-    tenant_id: str = ""
-    client_id: str = ""
-    client_secret_file: str = ""
-    client_secret_env: str = "SECRMM_CLIENT_SECRET"  # noqa: S105 (a variable name)
-    #: Base URL of the token authority; default the cloud's Microsoft Entra ID.
-    authority: str = ""
-    #: CA bundle for TLS verification (a test CA); default the system's.
-    ca_bundle: str = ""
-    categories: tuple[str, ...] = tuple(category.value for category in Category)
-    spool: str = field(default_factory=_default_spool)
-    #: fsync the spool before a record is acknowledged (SQLite synchronous=FULL).
-    fsync: bool = True
-    batch_records: int = 5000
-    #: Bytes per request; capped at the API's limit (30,000,000 DCA, 1,000,000 LIA).
-    batch_bytes: int = 4_000_000
-    #: Seconds to wait for a batch to fill before sending a partial one.
-    linger: float = 0.2
-    #: Requests in flight at once.
-    concurrency: int = 4
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    backoff_base: float = 0.5
-    backoff_cap: float = 60.0
-    #: Tries after a 403/config fault (reloading secrets each time) before the
-    #: batch is quarantined and the destination held.
-    hold_attempts: int = 3
-    hold_seconds: float = 5.0
-    #: Computer and user named in the connection test record.
-    test_computer: str = ""
-    test_user: str = ""
+    api: str = _setting(
+        "", "data-collector or logs-ingestion (default: LIA if dcr_id is set)"
+    )
+    cloud: str = _setting(
+        "public", "public, usgov or china: DCA domain, token authority, scope"
+    )
+    workspace_id: str = _setting("", "DCA: the workspace GUID")
+    shared_key_file: str = _setting(
+        "", "DCA: owner-only file holding the base64 shared key"
+    )
+    shared_key_env: str = _setting(
+        "SECRMM_SHARED_KEY", "DCA: environment variable holding the key if no file"
+    )
+    endpoint: str = _setting(
+        "",
+        "DCA: base URL instead of https://<id>.<domain>; LIA: the DCE or DCR endpoint",
+    )
+    log_type: str = _setting("secRMM", "DCA Log-Type, LIA table prefix (<log_type>_CL)")
+    dcr_id: str = _setting("", "LIA: data collection rule immutable id (dcr-...)")
+    stream: str = _setting("", "LIA: stream name (default Custom-<log_type>_CL)")
+    tenant_id: str = _setting("", "LIA: Microsoft Entra tenant of the application")
+    client_id: str = _setting("", "LIA: application (client) id")
+    client_secret_file: str = _setting(
+        "", "LIA: owner-only file holding the client secret"
+    )
+    client_secret_env: str = _setting(
+        "SECRMM_CLIENT_SECRET",
+        "LIA: environment variable holding the client secret if no file",
+    )
+    authority: str = _setting(
+        "", "LIA: token authority base URL (default: the cloud's Entra ID)"
+    )
+    ca_bundle: str = _setting(
+        "", "CA bundle to verify TLS with (default: the system's)"
+    )
+    categories: tuple[str, ...] = _setting(
+        tuple(category.value for category in Category),
+        "forwarded categories, comma-separated (default: all six)",
+    )
+    spool: str = field(
+        default_factory=_default_spool,
+        metadata={"help": "spool file (default ~/.local/state/secrmm-agent/spool.db)"},
+    )
+    fsync: bool = _setting(True, "fsync each spool commit before acknowledging records")
+    batch_records: int = _setting(5000, "records per request at most")
+    batch_bytes: int = _setting(
+        4_000_000,
+        "bytes per request at most; capped at 30,000,000 (DCA), 1,000,000 (LIA)",
+    )
+    linger: float = _setting(0.2, "seconds a partial batch waits to fill")
+    concurrency: int = _setting(4, "requests in flight at once")
+    connect_timeout: float = _setting(10.0, "seconds to connect")
+    read_timeout: float = _setting(60.0, "seconds to wait for an answer")
+    backoff_base: float = _setting(
+        0.5, "first backoff ceiling in seconds (doubles per try)"
+    )
+    backoff_cap: float = _setting(60.0, "largest backoff ceiling in seconds")
+    hold_attempts: int = _setting(
+        3, "tries after an auth/config fault, re-reading secrets, before holding"
+    )
+    hold_seconds: float = _setting(
+        5.0, "first wait after an auth/config fault (doubles)"
+    )
+    test_computer: str = _setting(
+        "", "Computer of the test record (default: host name)"
+    )
+    test_user: str = _setting("", "User of the test record (default: login name)")
 
     @property
     def resolved_api(self) -> str:
