@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from dca_client import SPEC_KEY, SPEC_WORKSPACE_ID, DataCollectorClient
 
 SIM = [sys.executable, "-m", "sim"]
@@ -143,3 +144,42 @@ def test_faults_given_at_start_are_in_force(key_file: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_serve_with_a_dcr_and_an_application_takes_logs_ingestion_posts(
+    key_file: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "client.secret"
+    secret.write_text("cli~secret~value\n")
+    process = _serve(key_file, "--dcr", "dcr-cli", "--client-id", "app-1",
+                     "--client-secret-file", str(secret))  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().removeprefix("listening on ").strip()
+        token = requests.post(
+            f"{url}/{SPEC_WORKSPACE_ID}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "app-1",
+                "client_secret": "cli~secret~value",
+                "scope": "https://monitor.azure.com/.default",
+            },
+            timeout=10,
+        ).json()["access_token"]
+        answer = requests.post(
+            f"{url}/dataCollectionRules/dcr-cli/streams/Custom-secRMM_CL?api-version=2023-01-01",
+            json=[{"Event": "ONLINE"}],
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert answer.status_code == 204
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def test_serve_needs_both_client_id_and_secret(key_file: Path) -> None:
+    process = _serve(key_file, "--client-id", "app-1")
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "--client-id and --client-secret-file go together" in stderr

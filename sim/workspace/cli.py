@@ -11,8 +11,9 @@ import orjson
 import requests
 
 from .faults import FaultPlan, FaultSpecError, parse_fault
-from .keys import KeyFileError, SharedKey
+from .keys import ClientSecret, KeyFileError, SharedKey
 from .kql import KqlQueryError, QueryResult, json_value, run_query, schema_of
+from .logs_ingestion import DataCollectionRule
 from .server import serve_forever, tls_context
 from .store import Store, StoreError, open_readonly
 from .workspace import Workspace, WorkspaceSettings
@@ -29,7 +30,8 @@ def register(subcommands: Any) -> None:
     )
     actions = collector.add_subparsers(dest="action", required=True, metavar="ACTION")
     serve = actions.add_parser(
-        "serve", help="serve the HTTP Data Collector API until SIGINT or SIGTERM"
+        "serve",
+        help="serve the Data Collector and Logs Ingestion APIs until SIGINT or SIGTERM",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: loopback)"
@@ -78,6 +80,22 @@ def register(subcommands: Any) -> None:
     serve.add_argument(
         "--inactive", action="store_true", help="answer InactiveCustomer"
     )
+    serve.add_argument(
+        "--dcr",
+        action="append",
+        default=[],
+        metavar="IMMUTABLE_ID",
+        help="serve the Logs Ingestion API for this DCR; it accepts streams "
+        "Custom-<Table> into <Table> (repeatable)",
+    )
+    serve.add_argument("--client-id", help="an application the token endpoint accepts")
+    serve.add_argument(
+        "--client-secret-file", help="file holding that application's client secret"
+    )
+    serve.add_argument(
+        "--tenant-id",
+        help="Entra tenant of the token endpoint (default: the workspace id)",
+    )
     serve.set_defaults(handler=_serve)
 
     query = subcommands.add_parser("query", help="run KQL against a stored workspace")
@@ -98,7 +116,14 @@ def _fail(message: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return _fail("--tls-cert and --tls-key go together")
+    if bool(args.client_id) != bool(args.client_secret_file):
+        return _fail("--client-id and --client-secret-file go together")
     try:
+        clients = {}
+        if args.client_id:
+            clients[args.client_id] = ClientSecret.from_file(args.client_secret_file)
         keys = [SharedKey.from_file(args.shared_key_file)]
         if args.secondary_key_file:
             keys.append(SharedKey.from_file(args.secondary_key_file))
@@ -111,12 +136,13 @@ def _serve(args: argparse.Namespace) -> int:
             active=not args.inactive,
             date_skew=timedelta(seconds=args.date_skew) if args.date_skew > 0 else None,
             strict=args.strict,
+            tenant_id=args.tenant_id,
+            clients=clients,
+            rules=[DataCollectionRule(immutable_id=dcr) for dcr in args.dcr],
         )
         store = Store(settings.workspace_id, args.db)
     except (KeyFileError, FaultSpecError, ValueError, StoreError) as err:
         return _fail(str(err))
-    if bool(args.tls_cert) != bool(args.tls_key):
-        return _fail("--tls-cert and --tls-key go together")
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     for table in args.migrated:
         store.set_migrated(table)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
 from pathlib import Path
 
-__all__ = ["KeyFileError", "SharedKey", "generate_key"]
+__all__ = ["ClientSecret", "KeyFileError", "SharedKey", "generate_key"]
 
 
 class KeyFileError(ValueError):
@@ -64,3 +65,34 @@ class SharedKey:
 def generate_key() -> SharedKey:
     """A fresh random 64-byte key, the size Azure's workspace keys have."""
     return SharedKey(base64.b64encode(os.urandom(64)).decode("ascii"))
+
+
+class ClientSecret:
+    """An application's client secret for the token endpoint; never shown."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        value = value.strip()
+        if not value:
+            raise KeyFileError("the client secret is empty")
+        self._value = value
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> ClientSecret:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise KeyFileError(
+                f"cannot read the client secret file {os.fspath(path)!r} "
+                f"({type(err).__name__}); it must hold the secret value on one line"
+            ) from None
+        return cls(text)
+
+    def matches(self, offered: str) -> bool:
+        return hmac.compare_digest(self._value.encode(), offered.encode())
+
+    def __repr__(self) -> str:
+        return "ClientSecret(*****)"
+
+    __str__ = __repr__

@@ -16,16 +16,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .columns import ColumnType, ConversionError, convert, infer, to_text, truncate
+from .columns import (
+    MAX_VALUE_BYTES,
+    ColumnType,
+    ConversionError,
+    convert,
+    infer,
+    to_text,
+    truncate,
+)
 from .wire import Rejection
 
 __all__ = [
     "BARE_PROPERTIES",
+    "DATA_COLLECTOR_RULES",
     "LEADING_COLUMNS",
+    "LOGS_INGESTION_RULES",
     "MAX_COLUMNS",
     "MAX_COLUMN_NAME",
     "TRAILING_COLUMNS",
     "Batch",
+    "IngestionRules",
     "TableSchema",
     "plan_batch",
 ]
@@ -66,6 +77,55 @@ TIME_FIELD_FUTURE = timedelta(days=1)
 _PROPERTY_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
+@dataclass(frozen=True, kw_only=True)
+class IngestionRules:
+    """How an ingestion API maps posted properties onto a table."""
+
+    #: Whether unknown properties create columns (Data Collector) or are dropped
+    #: (Logs Ingestion: the table and the DCR stream fix the columns).
+    creates_columns: bool
+    #: Lower-cased names a post may not use.
+    reserved: frozenset[str]
+    #: Whether a reserved name refuses the post (else: dropped with a warning).
+    reserved_refuses: bool
+    #: Whether a property may name a stored column directly (``Event_s``).
+    matches_column_names: bool
+    #: Longest string value in UTF-8 bytes; longer ones are truncated.
+    value_limit: int
+    #: The error code a refused post carries.
+    invalid_error: str
+
+
+DATA_COLLECTOR_RULES = IngestionRules(
+    creates_columns=True,
+    reserved=RESERVED_PROPERTIES,
+    reserved_refuses=True,
+    matches_column_names=False,
+    value_limit=MAX_VALUE_BYTES,
+    invalid_error="InvalidDataFormat",
+)
+#: Mock choices where Azure is silent (spec §3.3): unknown properties and values
+#: no column of the property accepts are dropped with a warning.
+LOGS_INGESTION_RULES = IngestionRules(
+    creates_columns=False,
+    reserved=frozenset(
+        {
+            "_resourceid",
+            "id",
+            "_subscriptionid",
+            "tenantid",
+            "type",
+            "uniqueid",
+            "title",
+        }
+    ),
+    reserved_refuses=False,
+    matches_column_names=True,
+    value_limit=65_536,
+    invalid_error="InvalidPayload",
+)
+
+
 @dataclass
 class TableSchema:
     """A custom table's posted columns, in creation order."""
@@ -103,17 +163,26 @@ class Batch:
     truncated_values: int = 0
 
 
-def _invalid(reason: str, message: str | None = None) -> Rejection:
+def _invalid(
+    rules: IngestionRules, reason: str, message: str | None = None
+) -> Rejection:
     return Rejection(
-        status=400, error="InvalidDataFormat", message=message, reason=reason
+        status=400, error=rules.invalid_error, message=message, reason=reason
     )
 
 
 class _Planner:
     """Plans one batch; holds the per-batch caches that keep the hot loop short."""
 
-    def __init__(self, schema: TableSchema, row_count: int, strict_names: bool) -> None:
+    def __init__(
+        self,
+        schema: TableSchema,
+        row_count: int,
+        strict_names: bool,
+        rules: IngestionRules,
+    ) -> None:
         self.schema = schema
+        self.rules = rules
         self.batch = Batch(table=schema.name, row_count=row_count)
         self.strict_names = strict_names
         self.planned: dict[str, list[str]] = {}
@@ -139,6 +208,8 @@ class _Planner:
             self.fast[(prop, value.__class__)] = prop
             return prop, value if isinstance(value, str) else to_text(value)
         candidates = self.schema.by_property.get(prop, []) + self.planned.get(prop, [])
+        if self.rules.matches_column_names and prop in self.schema.custom:
+            candidates = [prop, *candidates]
         for column in candidates:
             column_type = self.types[column]
             try:
@@ -152,14 +223,15 @@ class _Planner:
 
     def _check_property(self, prop: str) -> None:
         self.checked.add(prop)
-        if prop.lower() in RESERVED_PROPERTIES:
+        if prop.lower() in self.rules.reserved:
             self.refused.add(prop)
-            self.batch.rejections.append(
-                _invalid(
-                    f"property {prop!r} is reserved by Log Analytics; rename it",
-                    f"Reserved property name: {prop}",
+            reason = f"property {prop!r} is reserved by Log Analytics; rename it"
+            if self.rules.reserved_refuses or self.strict_names:
+                self.batch.rejections.append(
+                    _invalid(self.rules, reason, f"Reserved property name: {prop}")
                 )
-            )
+            else:
+                self.batch.warnings[f"{reason}; dropped"] += 1
         elif _PROPERTY_NAME.fullmatch(prop) is None:
             # Azure's handling is undocumented (spec §2.4): accept, keep the
             # name and warn; strict mode refuses the post instead.
@@ -168,10 +240,10 @@ class _Planner:
             )
             if self.strict_names:
                 self.refused.add(prop)
-                self.batch.rejections.append(_invalid(reason))
+                self.batch.rejections.append(_invalid(self.rules, reason))
             else:
                 self.batch.warnings[reason] += 1
-        if prop in SYSTEM_NAMES:
+        if prop in SYSTEM_NAMES and self.rules.creates_columns:
             self.batch.warnings[
                 f"property {prop!r} names a system column; stored suffixed"
             ] += 1
@@ -185,6 +257,17 @@ class _Planner:
         return column, convert(value, column_type)
 
     def _refuse_new_column(self, column: str, prop: str) -> bool:
+        if not self.rules.creates_columns:
+            reason = (
+                f"property {prop!r} has no column in {self.schema.name} that takes this "
+                "value; the DCR stream fixes the columns"
+            )
+            if self.strict_names:
+                self.refused.add(prop)
+                self.batch.rejections.append(_invalid(self.rules, reason))
+            else:
+                self.batch.warnings[f"{reason}; dropped"] += 1
+            return True
         if self.schema.migrated:
             self.batch.warnings[
                 f"table {self.schema.name} is migrated to DCR-based ingestion; "
@@ -195,8 +278,9 @@ class _Planner:
             self.refused.add(prop)
             self.batch.rejections.append(
                 _invalid(
+                    self.rules,
                     f"column {column!r} is {len(column)} characters, over Azure's "
-                    f"{MAX_COLUMN_NAME} (suffix included); shorten the property name"
+                    f"{MAX_COLUMN_NAME} (suffix included); shorten the property name",
                 )
             )
             return True
@@ -217,7 +301,7 @@ class _Planner:
             )
             values = self.batch.columns[column] = [default] * self.batch.row_count
         if value.__class__ is str:
-            cut = truncate(value)
+            cut = truncate(value, self.rules.value_limit)
             if cut is not None:
                 value = cut
                 self.batch.truncated_values += 1
@@ -231,6 +315,7 @@ def plan_batch(
     received_at: datetime,
     time_field: str | None = None,
     strict_names: bool = False,
+    rules: IngestionRules = DATA_COLLECTOR_RULES,
 ) -> Batch:
     """Type ``records`` against ``schema`` (left unchanged) as Azure would store them.
 
@@ -238,10 +323,12 @@ def plan_batch(
     ``time_field`` names a property with an ISO 8601 value within two days
     before or one day after receipt (spec §2.2).
     """
-    planner = _Planner(schema, len(records), strict_names)
+    planner = _Planner(schema, len(records), strict_names, rules)
+    # With the Logs Ingestion API, TimeGenerated is the time field itself.
+    skipped = time_field if not rules.creates_columns else None
     for row, record in enumerate(records):
         for prop, value in record.items():
-            if value is None:
+            if value is None or prop == skipped:
                 continue
             column, stored = planner.column_for(prop, value)
             if column is not None:
@@ -254,8 +341,9 @@ def plan_batch(
     if schema.column_count + added > MAX_COLUMNS:
         batch.rejections.append(
             _invalid(
+                rules,
                 f"the post would give table {schema.name} {schema.column_count + added} "
-                f"columns, over Azure's {MAX_COLUMNS}; send fewer distinct properties"
+                f"columns, over Azure's {MAX_COLUMNS}; send fewer distinct properties",
             )
         )
     return batch

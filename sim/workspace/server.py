@@ -213,11 +213,10 @@ class CollectorServer:
         return self
 
     async def _start(self) -> int:
-        self._runner = web.AppRunner(self._application.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.tls)
-        await site.start()
-        return _bound_port(self._runner)
+        self._runner, port = await _listen(
+            self._application, self.host, self.port, self.tls
+        )
+        return port
 
     def stop(self) -> None:
         if self._runner is not None:
@@ -248,9 +247,17 @@ class CollectorServer:
         self.stop()
 
 
-def _bound_port(runner: web.AppRunner) -> int:
+async def _listen(
+    application: _Application, host: str, port: int, tls: ssl.SSLContext | None
+) -> tuple[web.AppRunner, int]:
+    """Start serving ``application``; return its runner and the bound port."""
+    # Bodies reach the doors exactly as sent: the Logs Ingestion API's 1 MB
+    # limit is on the compressed size, and the door decompresses itself.
+    runner = web.AppRunner(application.app, access_log=None, auto_decompress=False)
+    await runner.setup()
+    await web.TCPSite(runner, host, port, ssl_context=tls).start()
     for address in runner.addresses:
-        return int(address[1])
+        return runner, int(address[1])
     raise ServerError("the server is not listening")
 
 
@@ -273,12 +280,10 @@ def serve_forever(
             max_workers=4, thread_name_prefix="collector"
         ) as executor:
             application = _Application(workspace, executor)
-            runner = web.AppRunner(application.app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, host, port, ssl_context=tls).start()
+            runner, bound = await _listen(application, host, port, tls)
             scheme = "https" if tls else "http"
             shown = f"[{host}]" if ":" in host else host
-            on_listening(f"{scheme}://{shown}:{_bound_port(runner)}")
+            on_listening(f"{scheme}://{shown}:{bound}")
             await stopping.wait()
             await runner.cleanup()
 

@@ -179,8 +179,11 @@ class Store:
             result = cursor.execute(f"SELECT count(*) FROM {_quote(table)}").fetchone()
         return int(result[0]) if result else 0
 
-    def _exists(self, table: str) -> bool:
+    def has_table(self, table: str) -> bool:
+        """Whether ``table`` exists (has been created by a post)."""
         return table in self._created
+
+    _exists = has_table
 
     def _ddl(self, name: str, schema: TableSchema) -> str:
         defaults = {
