@@ -188,7 +188,7 @@ class Settings:
     fsync: bool = _setting(True, "fsync each spool commit before acknowledging records")
     batch_records: int = _setting(5000, "records per request at most")
     batch_bytes: int = _setting(
-        4_000_000,
+        10_000_000,
         "bytes per request at most; capped at 30,000,000 (DCA), 1,000,000 (LIA)",
     )
     linger: float = _setting(0.2, "seconds a partial batch waits to fill")

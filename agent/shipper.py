@@ -125,10 +125,10 @@ class Shipper:
         """The leading rows that fit the byte limit, and rows too big to ever fit."""
         batch: _Batch = []
         oversized: _Batch = []
-        size = 2
+        size = 2  # the brackets
         for row in rows:
             length = len(row[1])
-            if array_bytes([length]) > self.max_bytes:
+            if length + 2 > self.max_bytes:
                 if not batch:
                     oversized.append(row)
                     continue

@@ -133,12 +133,12 @@ class Spool:
 
     def take(self, after: int, limit: int) -> list[tuple[int, bytes]]:
         """Up to ``limit`` records with ids above ``after``, oldest first."""
+        # sqlite3 already returns INTEGER as int and BLOB as bytes: no copies.
         with self._lock:
-            rows = self._db.execute(
+            return self._db.execute(
                 "SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT ?",
                 (after, limit),
             ).fetchall()
-        return [(int(row[0]), bytes(row[1])) for row in rows]
 
     def ack(self, ids: Sequence[int]) -> None:
         """The workspace accepted these: they leave the spool."""
@@ -259,9 +259,7 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def _delete(db: sqlite3.Connection, table: str, ids: Sequence[int]) -> None:
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        db.execute(f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk))
+    db.executemany(f"DELETE FROM {table} WHERE id = ?", ((i,) for i in ids))
 
 
 def _bump(db: sqlite3.Connection, name: str, amount: int) -> None:
