@@ -12,11 +12,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from . import demo
 from .workspace import cli as workspace_cli
 
 __all__ = ["main"]
 
-_AREAS = (workspace_cli,)
+_AREAS = (workspace_cli, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
