@@ -38,7 +38,9 @@ def _stored_to_posted(row: dict[str, object]) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def sample_rows() -> list[dict[str, object]]:
     if not SAMPLE_FILE.exists():
-        pytest.skip("../shared/reference is not beside the checkout")
+        pytest.fail(
+            f"the reference rows are missing: {SAMPLE_FILE} (CI lays ../shared)"
+        )
     return json.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
 
 
