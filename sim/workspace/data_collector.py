@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .door import DoorAnswer
+from .door import DoorAnswer, stored_answer
 from .requestlog import Verdict
 from .schema import Batch, plan_batch
 from .store import Store
@@ -107,17 +107,7 @@ class DataCollectorDoor:
                 )
             if not lose:
                 self.store.append(batch, (resource_id or "").lower())
-        return DoorAnswer(
-            status=200,
-            verdict=Verdict.LOST if lose else Verdict.ACCEPTED,
-            reasons=["injected fault lose: answered 200, rows not stored"]
-            if lose
-            else [],
-            table=table,
-            records=len(records),
-            rows_stored=0 if lose else batch.row_count,
-            batch=batch,
-        )
+        return stored_answer(200, batch, len(records), lose=lose)
 
 
 def _refused(

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .requestlog import Verdict
 from .schema import Batch
 from .wire import IngestRequest
 
-__all__ = ["Door", "DoorAnswer"]
+__all__ = ["Door", "DoorAnswer", "stored_answer"]
 
 
 @dataclass(kw_only=True)
@@ -53,3 +54,19 @@ class Door(Protocol):
     def fault_answer(self, status: int) -> tuple[bytes, Mapping[str, str]]:
         """Body and headers for an injected ``status``, in this API's error shape."""
         ...
+
+
+def stored_answer(status: int, batch: Batch, records: int, *, lose: bool) -> DoorAnswer:
+    """Success for a planned batch: stored, or (an injected ``lose``) not."""
+    reasons = (
+        [f"injected fault lose: answered {status}, rows not stored"] if lose else []
+    )
+    return DoorAnswer(
+        status=status,
+        verdict=Verdict.LOST if lose else Verdict.ACCEPTED,
+        reasons=reasons,
+        table=batch.table,
+        records=records,
+        rows_stored=0 if lose else batch.row_count,
+        batch=batch,
+    )

@@ -19,6 +19,17 @@ class KeyFileError(ValueError):
     """A shared key file is missing, unreadable or does not hold a base64 key."""
 
 
+def _read_secret_file(path: str | os.PathLike[str], what: str, holds: str) -> str:
+    """A secret file's text; the error names the file, never its content."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise KeyFileError(
+            f"cannot read the {what} {os.fspath(path)!r} ({type(err).__name__}); "
+            f"it must hold {holds} on one line"
+        ) from None
+
+
 class SharedKey:
     """A workspace shared key (primary or secondary), kept decoded."""
 
@@ -38,14 +49,7 @@ class SharedKey:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> SharedKey:
-        try:
-            text = Path(path).read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as err:
-            raise KeyFileError(
-                f"cannot read the shared key file {os.fspath(path)!r} "
-                f"({type(err).__name__}); it must hold the base64 key on one line"
-            ) from None
-        return cls(text)
+        return cls(_read_secret_file(path, "shared key file", "the base64 key"))
 
     @property
     def secret(self) -> bytes:
@@ -80,14 +84,7 @@ class ClientSecret:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> ClientSecret:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise KeyFileError(
-                f"cannot read the client secret file {os.fspath(path)!r} "
-                f"({type(err).__name__}); it must hold the secret value on one line"
-            ) from None
-        return cls(text)
+        return cls(_read_secret_file(path, "client secret file", "the secret value"))
 
     def matches(self, offered: str) -> bool:
         return hmac.compare_digest(self._value.encode(), offered.encode())

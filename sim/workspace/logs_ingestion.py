@@ -31,7 +31,7 @@ import orjson
 
 from .catalog import table_declaration
 from .data_collector import parse_json
-from .door import DoorAnswer
+from .door import DoorAnswer, stored_answer
 from .requestlog import Verdict
 from .schema import LOGS_INGESTION_RULES, Batch, TableSchema, plan_batch
 from .store import Store
@@ -255,17 +255,7 @@ class LogsIngestionDoor:
                 batch.new_columns = list(declared)
             if not lose:
                 self.store.append(batch)
-        return DoorAnswer(
-            status=204,
-            verdict=Verdict.LOST if lose else Verdict.ACCEPTED,
-            reasons=["injected fault lose: answered 204, rows not stored"]
-            if lose
-            else [],
-            table=table,
-            records=len(records),
-            rows_stored=0 if lose else batch.row_count,
-            batch=batch,
-        )
+        return stored_answer(204, batch, len(records), lose=lose)
 
 
 def _decoded(request: IngestRequest) -> bytes:
