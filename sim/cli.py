@@ -13,11 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from . import demo
+from .usb import cli as usb_cli
 from .workspace import cli as workspace_cli
 
 __all__ = ["main"]
 
-_AREAS = (workspace_cli, demo)
+_AREAS = (workspace_cli, demo, usb_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
