@@ -1,0 +1,115 @@
+"""A real Linux kernel (under qemu) attaches simulated devices over USB/IP.
+
+The guest runs ``usbip attach`` against our in-process server, so the
+kernel's vhci-hcd, usb-storage, sd and vfat drivers do the work. Needs root,
+qemu, busybox and usbip (``.ci/install-kernel-deps.sh`` provides them and the
+kernel); skipped with the reason when they are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sim.usb.bus import UsbBus
+from sim.usb.catalogue import README_TEXT, by_name
+from sim.usb.sticks import MassStorageStick, build_stick
+from sim.usb.usbip_server import UsbipServer
+
+pytestmark = pytest.mark.kernel
+
+ROOT = Path(__file__).resolve().parents[2]
+ATTACH = ROOT.parent / "shared/tools/kernel-attach.sh"
+KERNEL_DIR = Path(os.environ.get("KDIR", Path(tempfile.gettempdir()) / "usbip-kernel"))
+WRITTEN_BY_LINUX = "written by the Linux kernel\n"
+GUEST_LIMIT_S = 150
+
+GUEST_SCRIPT = """
+port={port}
+for busid in 1-1 1-2; do
+  usbip --tcp-port $port attach -r 10.0.2.2 -b $busid 2>&1 | sed 's/^/E2E attach: /'
+done
+i=0
+while [ $i -lt 60 ] && [ "$(grep -c ' sd[a-z]$' /proc/partitions)" -lt 2 ]; do
+  sleep 1; i=$((i+1))
+done
+for dir in /sys/block/sd*; do
+  disk=${{dir##*/}}
+  serial=$(tail -c +5 $dir/device/vpd_pg80)
+  echo "E2E disk-$serial ro=$(cat $dir/ro) vendor=$(cat $dir/device/vendor)"
+  if [ "$serial" = {writable} ]; then
+    mount -t vfat /dev/${{disk}}1 /mnt 2>&1 | sed 's/^/E2E mount: /'
+    echo "E2E readme $(md5sum < /mnt/README.TXT | cut -c1-32)"
+    printf '{written}' > /mnt/FROMLNX.TXT
+    sync; umount /mnt && echo "E2E unmounted"
+  fi
+done
+echo "E2E done"
+"""
+
+
+def _missing_tools() -> list[str]:
+    tools = ("qemu-system-x86_64", "busybox", "usbip")
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if not (KERNEL_DIR / "vmlinuz").is_file():
+        missing.append(f"a kernel in {KERNEL_DIR}")
+    if not ATTACH.is_file():
+        missing.append(str(ATTACH))
+    return missing
+
+
+@pytest.fixture
+def served_sticks() -> Iterator[tuple[UsbipServer, MassStorageStick]]:
+    missing = _missing_tools()
+    if missing or os.geteuid() != 0:
+        reason = ", ".join(missing) if missing else "root"
+        pytest.skip(f"kernel attach needs {reason}: run .ci/install-kernel-deps.sh")
+    bus = UsbBus()
+    stick = build_stick(by_name("stick"))
+    bus.plug(stick)
+    bus.plug(build_stick(by_name("readonly-stick")))
+    with UsbipServer(bus, host="127.0.0.1", port=0) as server:
+        yield server, stick
+
+
+def _run_guest(script: str, tmp_path: Path) -> dict[str, str]:
+    guest = tmp_path / "guest.sh"
+    guest.write_text(script)
+    finished = subprocess.run(
+        [str(ATTACH), "1-1", "0", str(GUEST_LIMIT_S)],
+        env=dict(os.environ, E2E_SCRIPT=str(guest)),
+        capture_output=True,
+        text=True,
+        timeout=GUEST_LIMIT_S + 60,
+        check=False,
+    )
+    lines = [
+        line[4:] for line in finished.stdout.splitlines() if line.startswith("E2E ")
+    ]
+    assert "done" in lines, finished.stdout + finished.stderr
+    return dict(line.partition(" ")[::2] for line in lines)
+
+
+def test_kernel_mounts_a_simulated_stick_reads_it_and_writes_to_it(
+    served_sticks: tuple[UsbipServer, MassStorageStick], tmp_path: Path
+) -> None:
+    server, stick = served_sticks
+    script = GUEST_SCRIPT.format(
+        port=server.port, writable=stick.serial, written=WRITTEN_BY_LINUX
+    )
+
+    facts = _run_guest(script, tmp_path)
+
+    read_only = by_name("readonly-stick").serial
+    assert facts[f"disk-{stick.serial}"].startswith("ro=0 vendor=SanDisk")
+    assert facts[f"disk-{read_only}"].startswith("ro=1 vendor=SanDisk")
+    assert facts["readme"] == hashlib.md5(README_TEXT).hexdigest()  # noqa: S324
+    assert "unmounted" in facts
+    assert stick.volume_files()["FROMLNX.TXT"] == WRITTEN_BY_LINUX.encode()
