@@ -7,6 +7,7 @@ from pathlib import Path
 from .catalogue import DeviceKind, DeviceSpec, by_name
 from .device import UsbDevice
 from .devicefile import DeviceFileError, load_device_file
+from .encrypted import build_encrypted_stick
 from .sticks import build_stick
 
 __all__ = ["build_device", "resolve_device"]
@@ -23,6 +24,8 @@ def resolve_device(argument: str) -> DeviceSpec:
 
 
 def build_device(spec: DeviceSpec) -> UsbDevice:
-    if spec.kind is DeviceKind.STICK:
+    if spec.kind in (DeviceKind.STICK, DeviceKind.BITLOCKER_STICK):
         return build_stick(spec)
+    if spec.kind is DeviceKind.ENCRYPTED_STICK:
+        return build_encrypted_stick(spec)
     raise NotImplementedError(f"{spec.kind.value} devices are not built yet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["read_fat32_files"]
+__all__ = ["file_extent", "read_fat32_files"]
 
 DIR_ENTRY = 32
 ATTR_VOLUME_ID = 0x08
@@ -19,28 +19,35 @@ class _Volume:
         sector, cluster_sectors, reserved, fats = struct.unpack_from(
             "<HBHB", volume, 11
         )
-        fat_sectors, root = (
-            struct.unpack_from("<I", volume, 36)[0],
-            struct.unpack_from("<I", volume, 44)[0],
-        )
+        (fat_sectors,) = struct.unpack_from("<I", volume, 36)
+        (root,) = struct.unpack_from("<I", volume, 44)
         self.volume = volume
-        self.cluster_bytes = sector * cluster_sectors
-        self.fat_start = reserved * sector
-        self.data_start = (reserved + fats * fat_sectors) * sector
-        self.root = root
+        self.cluster_bytes: int = sector * cluster_sectors
+        self.fat_start: int = reserved * sector
+        self.data_start: int = (reserved + fats * fat_sectors) * sector
+        self.root: int = root
 
     def chain(self, first: int) -> bytes:
         parts = []
         cluster, seen = first, set()
         while 2 <= cluster < END_OF_CHAIN_MIN and cluster not in seen:
             seen.add(cluster)
-            start = self.data_start + (cluster - 2) * self.cluster_bytes
+            start = self.offset_of(cluster)
             parts.append(self.volume[start : start + self.cluster_bytes])
             at = self.fat_start + cluster * 4
             cluster = struct.unpack_from("<I", self.volume, at)[0] & 0x0FFFFFFF
         return b"".join(parts)
 
-    def walk(self, cluster: int, prefix: str, found: dict[str, bytes]) -> None:
+    def offset_of(self, cluster: int) -> int:
+        return self.data_start + (cluster - 2) * self.cluster_bytes
+
+    def walk(
+        self,
+        cluster: int,
+        prefix: str,
+        found: dict[str, bytes],
+        extents: dict[str, tuple[int, int]] | None = None,
+    ) -> None:
         data = self.chain(cluster)
         long_parts: list[bytes] = []
         for at in range(0, len(data), DIR_ENTRY):
@@ -65,7 +72,10 @@ class _Volume:
             )
             first, size = (high << 16) | low, struct.unpack_from("<I", entry, 28)[0]
             if attributes & ATTR_DIRECTORY:
-                self.walk(first, f"{prefix}{name}/", found)
+                self.walk(first, f"{prefix}{name}/", found, extents)
+                continue
+            if extents is not None:
+                extents[prefix + name] = (self.offset_of(first), size)
             else:
                 found[prefix + name] = self.chain(first)[:size] if size else b""
 
@@ -85,3 +95,13 @@ def read_fat32_files(volume: bytes) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     reader.walk(reader.root, "", found)
     return found
+
+
+def file_extent(volume: bytes, path: str) -> tuple[int, int]:
+    """(byte offset, size) of a file stored in one contiguous run of clusters."""
+    reader = _Volume(volume)
+    extents: dict[str, tuple[int, int]] = {}
+    reader.walk(reader.root, "", {}, extents)
+    if path not in extents:
+        raise KeyError(f"no file {path!r} on the volume")
+    return extents[path]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from .bitlocker import bitlocker_to_go_disk
 from .bot import BulkOnlyDevice, mass_storage_configuration
-from .catalogue import DeviceSpec
+from .catalogue import DeviceKind, DeviceSpec
 from .descriptors import DeviceShape
 from .disk import ALIGNMENT_SECTORS, SECTOR, first_partition, partitioned_disk
 from .fat32 import VolumeSpec, build_fat32
@@ -90,7 +91,12 @@ class MassStorageStick(BulkOnlyDevice):
 
 
 def build_stick(spec: DeviceSpec) -> MassStorageStick:
-    medium = Medium(fat32_disk(spec), read_only=spec.read_only)
+    """A plain stick, or a BitLocker To Go one (still a plain stick to USB)."""
+    if spec.kind is DeviceKind.BITLOCKER_STICK:
+        disk, _ = bitlocker_to_go_disk(spec)
+    else:
+        disk = fat32_disk(spec)
+    medium = Medium(disk, read_only=spec.read_only)
     logger.debug("built %s (%s) with %d blocks", spec.name, spec.serial, medium.blocks)
     return MassStorageStick(
         stick_shape(spec), [ScsiLogicalUnit(unit_info(spec), medium)]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.usb.bitlocker import bitlocker_to_go_disk
 from sim.usb.bus import UsbBus
 from sim.usb.catalogue import README_TEXT, by_name
 from sim.usb.sticks import MassStorageStick, build_stick
@@ -33,22 +34,28 @@ GUEST_LIMIT_S = 150
 
 GUEST_SCRIPT = """
 port={port}
-for busid in 1-1 1-2; do
+for busid in 1-1 1-2 1-3; do
   usbip --tcp-port $port attach -r 10.0.2.2 -b $busid 2>&1 | sed 's/^/E2E attach: /'
 done
 i=0
-while [ $i -lt 60 ] && [ "$(grep -c ' sd[a-z]$' /proc/partitions)" -lt 2 ]; do
+while [ $i -lt 60 ] && [ "$(grep -c ' sd[a-z]1$' /proc/partitions)" -lt 3 ]; do
   sleep 1; i=$((i+1))
 done
 for dir in /sys/block/sd*; do
   disk=${{dir##*/}}
-  serial=$(tail -c +5 $dir/device/vpd_pg80)
-  echo "E2E disk-$serial ro=$(cat $dir/ro) vendor=$(cat $dir/device/vendor)"
+  serial=$(tail -c +5 $dir/device/vpd_pg80 2>/dev/null)
+  vendor=$(tr -d ' ' < $dir/device/vendor)
+  echo "E2E disk-$vendor-$serial ro=$(cat $dir/ro)"
   if [ "$serial" = {writable} ]; then
     mount -t vfat /dev/${{disk}}1 /mnt 2>&1 | sed 's/^/E2E mount: /'
     echo "E2E readme $(md5sum < /mnt/README.TXT | cut -c1-32)"
     printf '{written}' > /mnt/FROMLNX.TXT
     sync; umount /mnt && echo "E2E unmounted"
+  fi
+  if [ "$vendor" = Kingston ]; then
+    echo "E2E oem $(dd if=/dev/${{disk}}1 bs=1 skip=3 count=8 2>/dev/null)"
+    fve=$(dd if=/dev/${{disk}}1 bs=512 skip={fve_sector} count=1 2>/dev/null | head -c 8)
+    echo "E2E fve $fve"
   fi
 done
 echo "E2E done"
@@ -75,6 +82,7 @@ def served_sticks() -> Iterator[tuple[UsbipServer, MassStorageStick]]:
     stick = build_stick(by_name("stick"))
     bus.plug(stick)
     bus.plug(build_stick(by_name("readonly-stick")))
+    bus.plug(build_stick(by_name("bitlocker-stick")))
     with UsbipServer(bus, host="127.0.0.1", port=0) as server:
         yield server, stick
 
@@ -94,22 +102,32 @@ def _run_guest(script: str, tmp_path: Path) -> dict[str, str]:
         line[4:] for line in finished.stdout.splitlines() if line.startswith("E2E ")
     ]
     assert "done" in lines, finished.stdout + finished.stderr
+    print("\n".join(lines))  # shown by pytest when an assertion fails
     return dict(line.partition(" ")[::2] for line in lines)
 
 
-def test_kernel_mounts_a_simulated_stick_reads_it_and_writes_to_it(
+def test_kernel_mounts_sticks_reads_writes_and_sees_bitlocker(
     served_sticks: tuple[UsbipServer, MassStorageStick], tmp_path: Path
 ) -> None:
     server, stick = served_sticks
+    bitlocker = by_name("bitlocker-stick")
+    _, layout = bitlocker_to_go_disk(bitlocker)
     script = GUEST_SCRIPT.format(
-        port=server.port, writable=stick.serial, written=WRITTEN_BY_LINUX
+        port=server.port,
+        writable=stick.serial,
+        written=WRITTEN_BY_LINUX,
+        fve_sector=layout.metadata_offsets[0] // 512,
     )
 
     facts = _run_guest(script, tmp_path)
 
     read_only = by_name("readonly-stick").serial
-    assert facts[f"disk-{stick.serial}"].startswith("ro=0 vendor=SanDisk")
-    assert facts[f"disk-{read_only}"].startswith("ro=1 vendor=SanDisk")
+    assert facts[f"disk-SanDisk-{stick.serial}"] == "ro=0"
+    assert facts[f"disk-SanDisk-{read_only}"] == "ro=1"
     assert facts["readme"] == hashlib.md5(README_TEXT).hexdigest()  # noqa: S324
     assert "unmounted" in facts
     assert stick.volume_files()["FROMLNX.TXT"] == WRITTEN_BY_LINUX.encode()
+    # Linux reads no VPD pages from this Kingston model, so no serial here.
+    assert facts["disk-Kingston-"] == "ro=0"
+    assert facts["oem"] == "MSWIN4.1"
+    assert facts["fve"] == "-FVE-FS-"

@@ -1,0 +1,83 @@
+"""Hardware-encrypted sticks (IronKey, Apricorn Aegis, Kingston Vault style).
+
+Two phases, as usb.md 5.2 describes them: while locked, the one logical unit
+is a small read-only CD-ROM (the "unlocker", 2048-byte blocks); a correct
+PIN (typed on the keypad or sent by the unlocker program; here, from code)
+swaps in the data volume as a removable disk, which hosts see as a medium
+change. Power loss (unplug, port reset) locks the stick again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from .catalogue import DeviceSpec
+from .medium import Medium
+from .scsi import ScsiLogicalUnit
+from .sticks import MassStorageStick, fat32_disk, stick_shape, unit_info
+
+__all__ = ["HardwareEncryptedStick", "build_encrypted_stick"]
+
+logger = logging.getLogger(__name__)
+
+CD_BLOCK = 2048
+UNLOCKER_BLOCKS = 1024  # a 2 MiB unlocker image
+MAX_FAILED_ATTEMPTS = 10  # then the stick erases its key, as these devices do
+
+
+class HardwareEncryptedStick(MassStorageStick):
+    kind = "hardware-encrypted"
+
+    def __init__(self, spec: DeviceSpec) -> None:
+        self._spec = spec
+        self._data = Medium(fat32_disk(spec), read_only=spec.read_only)
+        # TODO(#4): an ISO 9660 unlocker image instead of a blank disc.
+        self._unlocker = Medium(bytes(UNLOCKER_BLOCKS * CD_BLOCK), block_size=CD_BLOCK)
+        self._unlocker.read_only = True
+        unit = ScsiLogicalUnit(unit_info(spec, cdrom=True), self._unlocker)
+        super().__init__(stick_shape(spec), [unit])
+        self.failed_attempts = 0
+        self.erased = False
+
+    @property
+    def locked(self) -> bool:
+        return self.unit.info.cdrom
+
+    def unlock(self, code: str) -> bool:
+        """Enter the PIN; True when the data volume is now exposed."""
+        with self._lock:
+            if self.erased:
+                return False
+            if not hmac.compare_digest(code, self._spec.unlock_code):
+                self.failed_attempts += 1
+                if self.failed_attempts >= MAX_FAILED_ATTEMPTS:
+                    logger.warning("%s: too many wrong PINs, key erased", self.serial)
+                    self.erased = True
+                return False
+            self.failed_attempts = 0
+            self.unit.info = unit_info(self._spec)
+            self.unit.change_medium(self._data)
+        logger.info("%s unlocked", self.serial)
+        self._wake()
+        return True
+
+    def lock(self) -> None:
+        with self._lock:
+            self.unit.info = unit_info(self._spec, cdrom=True)
+            self.unit.change_medium(self._unlocker)
+
+    def on_reset(self) -> None:
+        self.lock()
+        super().on_reset()
+
+    def volume_files(self) -> dict[str, bytes]:
+        return {} if self.locked else super().volume_files()
+
+
+def build_encrypted_stick(spec: DeviceSpec) -> HardwareEncryptedStick:
+    if not spec.unlock_code:
+        raise ValueError(
+            f"{spec.name}: a hardware-encrypted stick needs an unlock_code"
+        )
+    return HardwareEncryptedStick(spec)

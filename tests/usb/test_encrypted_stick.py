@@ -1,0 +1,74 @@
+"""A hardware-encrypted stick: an unlocker CD-ROM until the PIN, then the data disk."""
+
+from __future__ import annotations
+
+import struct
+
+import usb.core
+
+from sim.usb.bot_host import BotHost
+from sim.usb.bus import UsbBus
+from sim.usb.catalogue import README_TEXT, by_name
+from sim.usb.encrypted import MAX_FAILED_ATTEMPTS, build_encrypted_stick
+from sim.usb.pyusb_backend import InProcessBackend
+
+INQUIRY = bytes([0x12, 0, 0, 0, 36, 0])
+READ_CAPACITY = bytes([0x25] + [0] * 9)
+
+
+def test_locked_stick_is_a_read_only_cdrom_with_2048_byte_blocks(bus: UsbBus) -> None:
+    stick = build_encrypted_stick(by_name("encrypted-stick"))
+    bus.plug(stick)
+    host = BotHost(usb.core.find(backend=InProcessBackend(bus)))
+    host.clear_attention()
+
+    inquiry = host.command(INQUIRY, data_in=36).data
+    _, block = struct.unpack(">II", host.command(READ_CAPACITY, data_in=8).data)
+    write = host.command(bytes([0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0]), data_out=bytes(2048))
+
+    assert stick.locked
+    assert inquiry[0] == 0x05
+    assert block == 2048
+    assert write.status == 1
+    assert host.sense() == (0x07, 0x27, 0x00)
+    assert stick.volume_files() == {}
+
+
+def test_correct_pin_exposes_the_data_disk_as_a_medium_change(bus: UsbBus) -> None:
+    stick = build_encrypted_stick(by_name("encrypted-stick"))
+    bus.plug(stick)
+    host = BotHost(usb.core.find(backend=InProcessBackend(bus)))
+    host.clear_attention()
+
+    assert not stick.unlock("0000000")
+    assert stick.unlock(by_name("encrypted-stick").unlock_code)
+    attention = host.command(bytes(6)).status, host.sense()
+    inquiry = host.command(INQUIRY, data_in=36).data
+    _, block = struct.unpack(">II", host.command(READ_CAPACITY, data_in=8).data)
+
+    assert attention == (1, (0x06, 0x28, 0x00))
+    assert inquiry[0] == 0x00
+    assert block == 512
+    assert stick.volume_files()["README.TXT"] == README_TEXT
+
+
+def test_unplugging_locks_the_stick_again(bus: UsbBus) -> None:
+    stick = build_encrypted_stick(by_name("encrypted-stick"))
+    where = bus.plug(stick)
+    stick.unlock(by_name("encrypted-stick").unlock_code)
+
+    bus.unplug(where.busid)
+    bus.plug(stick)
+
+    assert stick.locked
+
+
+def test_too_many_wrong_pins_erase_the_key() -> None:
+    stick = build_encrypted_stick(by_name("encrypted-stick"))
+
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        stick.unlock("9999999")
+
+    assert stick.erased
+    assert not stick.unlock(by_name("encrypted-stick").unlock_code)
+    assert stick.locked
