@@ -18,16 +18,15 @@ import asyncio
 import logging
 import signal
 import ssl
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from ..background import BackgroundServer, listen
 from .faults import FaultSpecError, parse_fault
 from .kql import KqlQueryError
 from .wire import MAX_POST_BYTES, Delivery, IngestRequest, Outcome
@@ -169,10 +168,11 @@ def _query_error(status: int, code: str, message: str) -> web.Response:
     )
 
 
-class CollectorServer:
+class CollectorServer(BackgroundServer):
     """A workspace served over HTTP from a background thread (tests, demos).
 
-    Use as a context manager; ``url`` is the base URL once started.
+    Use as a context manager; ``url`` is the base URL once started, and
+    :meth:`check` raises any error a handler met.
     """
 
     def __init__(
@@ -185,47 +185,18 @@ class CollectorServer:
         workers: int = 4,
     ) -> None:
         self.workspace = workspace
-        self.host = host
-        self.port = port
-        self.tls = tls
         self._executor = ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="collector"
         )
         self._application = _Application(workspace, self._executor)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.tls else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
+        super().__init__(self._application.app, host=host, port=port, tls=tls)
 
     @property
     def errors(self) -> list[BaseException]:
         return self._application.errors
 
-    def start(self) -> CollectorServer:
-        self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
-        self.port = future.result(timeout=30)
-        return self
-
-    async def _start(self) -> int:
-        self._runner, port = await _listen(
-            self._application, self.host, self.port, self.tls
-        )
-        return port
-
     def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(
-                30
-            )
-            self._runner = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
+        super().stop()
         self._executor.shutdown(wait=True)
 
     def check(self) -> None:
@@ -234,31 +205,6 @@ class CollectorServer:
             raise ServerError(
                 f"{len(self.errors)} handler error(s) in the server"
             ) from (self.errors[0])
-
-    def __enter__(self) -> CollectorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-async def _listen(
-    application: _Application, host: str, port: int, tls: ssl.SSLContext | None
-) -> tuple[web.AppRunner, int]:
-    """Start serving ``application``; return its runner and the bound port."""
-    # Bodies reach the doors exactly as sent: the Logs Ingestion API's 1 MB
-    # limit is on the compressed size, and the door decompresses itself.
-    runner = web.AppRunner(application.app, access_log=None, auto_decompress=False)
-    await runner.setup()
-    await web.TCPSite(runner, host, port, ssl_context=tls).start()
-    for address in runner.addresses:
-        return runner, int(address[1])
-    raise ServerError("the server is not listening")
 
 
 def serve_forever(
@@ -280,7 +226,7 @@ def serve_forever(
             max_workers=4, thread_name_prefix="collector"
         ) as executor:
             application = _Application(workspace, executor)
-            runner, bound = await _listen(application, host, port, tls)
+            runner, bound = await listen(application.app, host, port, tls)
             scheme = "https" if tls else "http"
             shown = f"[{host}]" if ":" in host else host
             on_listening(f"{scheme}://{shown}:{bound}")
