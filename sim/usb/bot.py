@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import logging
 import struct
-from collections import deque
 from dataclasses import dataclass
 
 from .descriptors import (
@@ -20,7 +19,7 @@ from .descriptors import (
     Interface,
     TransferType,
 )
-from .device import RequestKind, Setup, StallError, UsbDevice
+from .device import InQueue, RequestKind, Setup, StallError, UsbDevice
 from .scsi import ScsiLogicalUnit
 
 __all__ = [
@@ -134,7 +133,7 @@ class BulkOnlyDevice(UsbDevice):
         if not units:
             raise ValueError("a mass-storage device needs at least one logical unit")
         self.units = units
-        self._outgoing: deque[bytes] = deque()
+        self._outgoing = InQueue()
         self._pending_write: CommandBlockWrapper | None = None
         self._write_buffer = bytearray()
         self._awaiting_reset = False
@@ -187,13 +186,7 @@ class BulkOnlyDevice(UsbDevice):
     def transmit(self, address: int, length: int) -> bytes | None:
         if address != BULK_IN:
             raise StallError(f"no IN endpoint 0x{address:02x}")
-        if not self._outgoing:
-            return None
-        chunk = self._outgoing[0]
-        if len(chunk) <= length:
-            return self._outgoing.popleft()
-        self._outgoing[0] = chunk[length:]
-        return chunk[:length]
+        return self._outgoing.take(length)
 
     # ---- the command phases ----------------------------------------------------------
     def _collect_write(self, data: bytes) -> None:
@@ -220,14 +213,14 @@ class BulkOnlyDevice(UsbDevice):
             sent = reply.data
         if cbw.data_in and expected:
             if sent:
-                self._outgoing.append(sent)
+                self._outgoing.push(sent)
             else:
                 self.halt(BULK_IN)  # nothing to send: stall, the host clears it
         if cbw.data_in or not data_out:
             residue = expected - len(sent)
         else:
             residue = 0 if reply.ok else expected
-        self._outgoing.append(command_status_wrapper(cbw.tag, residue, status))
+        self._outgoing.push(command_status_wrapper(cbw.tag, residue, status))
 
     def _reset_transport(self) -> None:
         self._outgoing.clear()

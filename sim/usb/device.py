@@ -13,6 +13,7 @@ import enum
 import logging
 import struct
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,14 @@ from .descriptors import (
     device_qualifier_descriptor,
 )
 
-__all__ = ["RequestKind", "Setup", "StallError", "StandardRequest", "UsbDevice"]
+__all__ = [
+    "InQueue",
+    "RequestKind",
+    "Setup",
+    "StallError",
+    "StandardRequest",
+    "UsbDevice",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +107,33 @@ class Setup:
     @property
     def recipient(self) -> int:
         return self.request_type & 0x1F
+
+
+class InQueue:
+    """What an IN pipe has to send, as chunks a transfer never spans.
+
+    A transfer takes at most one chunk (or the front part of it), so a data
+    phase ends short and the status that follows arrives in the next one.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: deque[bytes] = deque()
+
+    def push(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+
+    def take(self, length: int) -> bytes | None:
+        """Up to ``length`` bytes of the front chunk; None when empty."""
+        if not self._chunks:
+            return None
+        chunk = self._chunks[0]
+        if len(chunk) <= length:
+            return self._chunks.popleft()
+        self._chunks[0] = chunk[length:]
+        return chunk[:length]
+
+    def clear(self) -> None:
+        self._chunks.clear()
 
 
 class UsbDevice:

@@ -8,6 +8,7 @@ from .catalogue import DeviceKind, DeviceSpec, by_name
 from .device import UsbDevice
 from .devicefile import DeviceFileError, load_device_file
 from .encrypted import build_encrypted_stick
+from .phones import build_phone
 from .sticks import build_stick
 
 __all__ = ["build_device", "resolve_device"]
@@ -28,4 +29,4 @@ def build_device(spec: DeviceSpec) -> UsbDevice:
         return build_stick(spec)
     if spec.kind is DeviceKind.ENCRYPTED_STICK:
         return build_encrypted_stick(spec)
-    raise NotImplementedError(f"{spec.kind.value} devices are not built yet")
+    return build_phone(spec)

@@ -1,0 +1,172 @@
+"""Phones: descriptors Windows binds by, and the MTP/PTP file listing a host does."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import pytest
+import usb.core
+import usb.util
+
+from sim.usb.bus import UsbBus
+from sim.usb.catalogue import by_name
+from sim.usb.phones import build_phone
+from sim.usb.pyusb_backend import InProcessBackend
+from sim.usb.usbip_client import UsbipClientBackend
+from sim.usb.usbip_server import UsbipServer
+
+OK = 0x2001
+
+
+class PtpHost:
+    """Just enough of a PTP initiator: command, optional data, response."""
+
+    def __init__(self, device: usb.core.Device) -> None:
+        device.set_configuration()
+        self.device = device
+        self.transaction = 0
+
+    def run(self, code: int, *params: int) -> tuple[int, bytes, tuple[int, ...]]:
+        self.transaction += 1
+        payload = struct.pack(f"<{len(params)}I", *params)
+        command = struct.pack("<IHHI", 12 + len(payload), 1, code, self.transaction)
+        self.device.write(0x01, command + payload)
+        data = b""
+        while True:
+            first = bytes(self.device.read(0x81, 512))
+            length, kind, answer, _ = struct.unpack_from("<IHHI", first)
+            while len(first) < length:
+                first += bytes(self.device.read(0x81, length - len(first)))
+            if kind == 3:
+                count = (length - 12) // 4
+                return answer, data, struct.unpack_from(f"<{count}I", first, 12)
+            data = first[12:length]
+
+    @staticmethod
+    def string_at(data: bytes, at: int) -> tuple[str, int]:
+        count = data[at]
+        text = data[at + 1 : at + 1 + 2 * count].decode("utf-16-le").rstrip("\0")
+        return text, at + 1 + 2 * count
+
+
+def _listing(host: PtpHost) -> tuple[str, dict[str, bytes]]:
+    assert host.run(0x1002, 1)[0] == OK  # OpenSession
+    _, ids, _ = host.run(0x1004)
+    storage = struct.unpack_from("<I", ids, 4)[0]
+    _, info, _ = host.run(0x1005, storage)
+    description, _ = PtpHost.string_at(info, 26)
+    _, handles_data, _ = host.run(0x1007, 0xFFFFFFFF, 0, 0)
+    count = struct.unpack_from("<I", handles_data)[0]
+    names: dict[int, tuple[str, int]] = {}
+    files: dict[str, bytes] = {}
+    for handle in struct.unpack_from(f"<{count}I", handles_data, 4):
+        _, object_info, _ = host.run(0x1008, handle)
+        object_format, parent = (
+            struct.unpack_from("<H", object_info, 4)[0],
+            struct.unpack_from("<I", object_info, 38)[0],
+        )
+        name, _ = PtpHost.string_at(object_info, 52)
+        names[handle] = (name, parent)
+        if object_format != 0x3001:
+            path = name
+            while parent:
+                path = f"{names[parent][0]}/{path}"
+                parent = names[parent][1]
+            files[path] = host.run(0x1009, handle)[1]
+    return description, files
+
+
+@pytest.fixture
+def phones(bus: UsbBus) -> UsbBus:
+    bus.plug(build_phone(by_name("android-phone")))
+    bus.plug(build_phone(by_name("iphone")))
+    return bus
+
+
+def test_android_phone_lists_internal_shared_storage_and_its_files(
+    phones: UsbBus,
+) -> None:
+    device = usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8)
+
+    description, files = _listing(PtpHost(device))
+
+    assert description == "Internal shared storage"
+    assert files == {f.path: f.content for f in by_name("android-phone").files}
+
+
+def test_android_interface_is_still_image_named_mtp(phones: UsbBus) -> None:
+    device = usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8)
+    device.set_configuration()
+    interface = device.get_active_configuration()[(0, 0)]
+
+    triple = (
+        interface.bInterfaceClass,
+        interface.bInterfaceSubClass,
+        interface.bInterfaceProtocol,
+    )
+    kinds = sorted(usb.util.endpoint_type(e.bmAttributes) for e in interface)
+
+    assert triple == (0x06, 0x01, 0x01)
+    assert usb.util.get_string(device, interface.iInterface) == "MTP"
+    assert kinds == [usb.util.ENDPOINT_TYPE_BULK] * 2 + [usb.util.ENDPOINT_TYPE_INTR]
+
+
+def test_android_answers_microsoft_os_descriptors_with_mtp(phones: UsbBus) -> None:
+    device = usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8)
+
+    os_string = bytes(device.ctrl_transfer(0x80, 0x06, 0x03EE, 0, 0x12))
+    vendor_code = os_string[16]
+    compat = bytes(device.ctrl_transfer(0xC0, vendor_code, 0, 0x0004, 0x28))
+
+    assert os_string[2:16].decode("utf-16-le") == "MSFT100"
+    assert struct.unpack_from("<IHH", compat) == (0x28, 0x0100, 0x0004)
+    assert compat[18:26] == b"MTP\0\0\0\0\0"
+
+
+def test_iphone_is_ptp_only_and_stalls_the_os_string(phones: UsbBus) -> None:
+    device = usb.core.find(backend=InProcessBackend(phones), idVendor=0x05AC)
+
+    with pytest.raises(usb.core.USBError) as raised:
+        device.ctrl_transfer(0x80, 0x06, 0x03EE, 0, 0x12)
+    device.set_configuration()
+    config = device.get_active_configuration()
+    names = [usb.util.get_string(device, i.iInterface) for i in config]
+    description, files = _listing(PtpHost(device))
+
+    assert raised.value.errno == 32
+    assert [(i.bInterfaceClass, i.bInterfaceSubClass) for i in config] == [
+        (0x06, 0x01),
+        (0xFF, 0xFE),
+    ]
+    assert "MTP" not in names
+    assert description == "Internal Storage"
+    assert list(files) == ["DCIM/100APPLE/IMG_0001.HEIC"]
+
+
+def test_commands_before_open_session_are_refused(phones: UsbBus) -> None:
+    host = PtpHost(usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8))
+
+    assert host.run(0x1004)[0] == 0x2003  # SessionNotOpen
+    assert host.run(0x1001)[0] == OK  # GetDeviceInfo needs no session
+
+
+@pytest.fixture
+def usbip_phones(phones: UsbBus) -> Iterator[UsbipClientBackend]:
+    with (
+        UsbipServer(phones, port=0) as server,
+        UsbipClientBackend(server.host, server.port) as client,
+    ):
+        yield client
+
+
+def test_android_phone_lists_its_files_over_usbip(
+    usbip_phones: UsbipClientBackend,
+) -> None:
+    device = usb.core.find(backend=usbip_phones, idVendor=0x04E8)
+
+    description, files = _listing(PtpHost(device))
+
+    assert device.serial_number == by_name("android-phone").serial
+    assert description == "Internal shared storage"
+    assert set(files) == {f.path for f in by_name("android-phone").files}
