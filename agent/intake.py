@@ -15,8 +15,9 @@ __all__ = ["IntakeResult", "spool_lines"]
 
 logger = logging.getLogger(__name__)
 
-#: Records per spool transaction: one fsync each, bounded memory.
-CHUNK_RECORDS = 10_000
+#: Records per spool transaction: one fsync each, bounded memory, and short
+#: enough that a shipper's acknowledgements do not queue behind it.
+CHUNK_RECORDS = 2_000
 
 
 @dataclass

@@ -5,6 +5,11 @@ A record is acknowledged only after its transaction committed (with
 leaves ``records`` only after the workspace accepted it, or moves to
 ``quarantine`` together with Azure's answer. Every move is one transaction, so
 a crash at any instant leaves each record in exactly one place.
+
+Only appends need fsync: they are what a producer is told is safe. Every other
+move (delivered, quarantined, requeued) commits without waiting for the disk,
+which in WAL mode still survives a killed process; a power cut can undo such a
+move, and the record is then sent again: a duplicate, never a loss.
 """
 
 from __future__ import annotations
@@ -78,7 +83,9 @@ class SpoolStats:
 
 
 class Spool:
-    """Thread-safe: one connection, one lock; every method is one transaction."""
+    """Thread-safe. Writes share one connection under a lock, each method one
+    transaction; :meth:`take` reads through a second connection, which WAL lets
+    proceed while a write is under way, so leasing never waits for a commit."""
 
     def __init__(self, path: str, *, fsync: bool = True) -> None:
         self.path = path
@@ -88,17 +95,22 @@ class Spool:
                 path, isolation_level=None, check_same_thread=False, timeout=30
             )
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'OFF'}")
+            self._fsync = fsync
             self._db.executescript(_SCHEMA)
+            self._reader = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30
+            )
         except (OSError, sqlite3.Error) as err:
             raise SpoolError(
                 f"cannot open the spool {path!r} ({err}); check the directory exists "
                 "and this user may write it, or choose another with --spool"
             ) from None
         self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock:
+            self._reader.close()
             self._db.close()
 
     def __enter__(self) -> Spool:
@@ -108,8 +120,15 @@ class Spool:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction; ``durable`` fsyncs its commit (if fsync is on)."""
+        level = "NORMAL"
+        if not self._fsync:
+            level = "OFF"
+        elif durable:
+            level = "FULL"
         with self._lock:
+            self._db.execute(f"PRAGMA synchronous={level}")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -121,7 +140,7 @@ class Spool:
     def append(self, bodies: Iterable[bytes], *, truncated: int = 0) -> int:
         """Store records durably; return how many. Returns only after the commit."""
         now = time.time()
-        with self._transaction() as db:
+        with self._transaction(durable=True) as db:
             cursor = db.executemany(
                 "INSERT INTO records (body, enqueued) VALUES (?, ?)",
                 ((body, now) for body in bodies),
@@ -134,8 +153,8 @@ class Spool:
     def take(self, after: int, limit: int) -> list[tuple[int, bytes]]:
         """Up to ``limit`` records with ids above ``after``, oldest first."""
         # sqlite3 already returns INTEGER as int and BLOB as bytes: no copies.
-        with self._lock:
-            return self._db.execute(
+        with self._read_lock:
+            return self._reader.execute(
                 "SELECT id, body FROM records WHERE id > ? ORDER BY id LIMIT ?",
                 (after, limit),
             ).fetchall()
@@ -174,7 +193,7 @@ class Spool:
     def reject(self, bodies: Iterable[bytes], *, error: str, message: str) -> int:
         """Keep input that is not a record at all in quarantine, never drop it."""
         now = time.time()
-        with self._transaction() as db:
+        with self._transaction(durable=True) as db:
             cursor = db.executemany(
                 "INSERT INTO quarantine (body, enqueued, quarantined, status, error,"
                 " message, advice, request_id) VALUES (?, ?, ?, NULL, ?, ?, ?, '')",

@@ -184,7 +184,8 @@ def test_kill_9_mid_send_then_drain_delivers_every_record(
     bounded by one batch per crash (one request in flight at a time)."""
     total, batch, crashes = 20_000, 500, 2
     records = _write_records(tmp_path / "r.jsonl", total)
-    workspace = make_workspace("delay:1,seconds=0.02")
+    # Each request takes 50 ms, so a full drain takes 2 s: time to kill it.
+    workspace = make_workspace("delay:1,seconds=0.05")
     with CollectorServer(workspace) as server:
         flags = [
             "--workspace-id", WORKSPACE_ID, "--shared-key-file", key_file,
@@ -199,12 +200,13 @@ def test_kill_9_mid_send_then_drain_delivers_every_record(
                 stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + 60
-            while len(stored_messages(workspace)) < crash * total // 3:
+            while workspace.store.row_count("secRMM_CL") < crash * total // 3:
                 assert time.monotonic() < deadline
                 assert shipper.poll() is None
-                time.sleep(0.02)
+                time.sleep(0.005)
             os.kill(shipper.pid, signal.SIGKILL)
             shipper.wait()
+            assert workspace.store.row_count("secRMM_CL") < total  # truly mid-way
         _agent("drain", "--wait", *flags, check=0)
         server.check()
     counts = Counter(stored_messages(workspace))
