@@ -102,9 +102,11 @@ class Shipper:
         return self.result
 
     def _next_batch(self, cursor: int) -> tuple[_Batch, int]:
-        """The next batch after ``cursor``; a partial one waits up to ``linger``."""
+        """The next batch after ``cursor``. While a producer is still spooling,
+        a partial batch waits up to ``linger`` to fill; otherwise it goes now."""
         deadline = time.monotonic() + self.settings.linger
         while True:
+            producing = self.intake_open.is_set()
             rows = self.spool.take(cursor, self.settings.batch_records)
             batch, oversized = self._fit(rows)
             for record in oversized:
@@ -114,7 +116,7 @@ class Shipper:
                 continue
             cut_by_bytes = len(batch) + len(oversized) < len(rows)
             full = cut_by_bytes or len(rows) >= self.settings.batch_records
-            if full or time.monotonic() >= deadline or self.stop.is_set():
+            if full or not producing or time.monotonic() >= deadline:
                 break
             if self.stop.wait(min(_POLL_SECONDS, self.settings.linger)):
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import orjson
 import pytest
@@ -216,19 +217,34 @@ def test_a_record_too_big_for_any_request_is_quarantined_unsent(make_settings):
 
 
 @pytest.mark.parametrize("linger", [0.0, 0.3])
-def test_linger_waits_for_a_partial_batch_to_fill(make_settings, linger):
+def test_linger_waits_for_a_partial_batch_to_fill_while_spooling(make_settings, linger):
     settings = make_settings(batch_records=100, linger=linger)
     sink = FakeSink()
     _spool(settings, _records(30))
+    producing = threading.Event()
+    producing.set()
+
+    def produce_the_rest():
+        spool.append(_records(30, start=30))
+        producing.clear()
+
     with Spool(settings.spool) as spool:
-        late = threading.Timer(0.1, lambda: spool.append(_records(30, start=30)))
+        late = threading.Timer(0.1, produce_the_rest)
         late.start()
-        Shipper(spool, sink, settings).run()
+        Shipper(spool, sink, settings, intake_open=producing).run()
         late.join()
         remaining = spool.stats().depth
     sizes = [len(batch) for batch in sink.batches]
-    if linger:
-        assert sizes == [60]
-    else:
-        assert sizes[0] == 30
-        assert sum(sizes) + remaining == 60
+    assert remaining == 0
+    assert sizes == ([60] if linger else [30, 30])
+
+
+def test_a_drain_sends_a_partial_batch_without_lingering(make_settings):
+    settings = make_settings(batch_records=100, linger=5.0)
+    sink = FakeSink()
+    _spool(settings, _records(30))
+    started = time.monotonic()
+    with Spool(settings.spool) as spool:
+        Shipper(spool, sink, settings).run()
+    assert time.monotonic() - started < 2.0
+    assert [len(batch) for batch in sink.batches] == [30]
