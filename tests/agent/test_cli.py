@@ -156,13 +156,19 @@ def test_secrets_on_the_command_line_are_refused_without_echo(flags, shared_key)
         assert shared_key not in done.stdout + done.stderr
 
 
-def test_the_key_never_appears_in_any_output(flags, tmp_path, shared_key, key_file):
+def test_the_key_never_appears_in_any_output(
+    flags, tmp_path, shared_key, key_file, workspace
+):
     records = _write_records(tmp_path / "r.jsonl", 100)
     outputs = [
         _agent("test", "-vv", *flags),
         _agent("send", records, "--wait", "-vv", *flags),
+        _agent("send", records, "-vv", *flags),  # ships in the background
         _agent("status", "--json", "-vv", *flags),
     ]
+    deadline = time.monotonic() + 30
+    while len(stored_messages(workspace)) < 201 and time.monotonic() < deadline:
+        time.sleep(0.05)
     write_secret(key_file, "AAECAwQFBgcICQoLDA0ODw==")
     outputs.append(_agent("test", "-vv", *flags))
     outputs.append(
@@ -174,7 +180,10 @@ def test_the_key_never_appears_in_any_output(flags, tmp_path, shared_key, key_fi
     text = "".join(done.stdout + done.stderr for done in outputs)
     assert "InvalidAuthorization" in text
     assert shared_key not in text
-    assert shared_key not in (tmp_path / "spool.db").read_bytes().decode("latin-1")
+    written = [path for path in tmp_path.iterdir() if path != key_file]
+    assert any(path.name == "spool.db.log" for path in written)
+    for path in written:
+        assert shared_key.encode() not in path.read_bytes(), path.name
 
 
 def test_kill_9_mid_send_then_drain_delivers_every_record(
