@@ -187,6 +187,8 @@ def _render(attribute: str, value: Any) -> str | int:
     return escape(value) if attribute in _ESCAPED else str(value)
 
 
+# TODO(#3): a per-record GUID would let KQL find the duplicates a crash can
+# cause (spec azure-ingestion.md §5.2), but it adds a column secRMM never posts.
 #: Posted field names in the order of the stored sample rows, ``Computer`` last.
 POSTED_FIELDS: tuple[str, ...] = (
     "Event", "Time", "User", "UserSID", "Drive", "Volume", "DeviceDescription",
