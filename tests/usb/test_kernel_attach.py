@@ -41,6 +41,8 @@ i=0
 while [ $i -lt 60 ] && [ "$(grep -c ' sd[a-z]1$' /proc/partitions)" -lt 3 ]; do
   sleep 1; i=$((i+1))
 done
+sleep 1
+echo  # end any console line a kernel message left open
 for dir in /sys/block/sd*; do
   disk=${{dir##*/}}
   serial=$(tail -c +5 $dir/device/vpd_pg80 2>/dev/null)
