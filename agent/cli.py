@@ -208,14 +208,13 @@ def _test(settings: Settings, args: argparse.Namespace) -> int:
             f"connection test accepted ({answer.status}, request {answer.request_id})"
         )
     else:
-        advice = (
-            verdict.advice
-            or "the service is unavailable or throttling; try again later"
-        )
-        text = (
-            f"connection test failed: {answer.status or 'no answer'} {verdict.error}"
-            f"{': ' + verdict.message if verdict.message else ''}\n{advice}"
-        )
+        if answer.status is None:
+            what = f"no answer ({verdict.message})"
+        else:
+            what = f"{answer.status} {verdict.error}"
+            what += f": {verdict.message}" if verdict.message else ""
+        advice = verdict.advice or "the answer was unexpected; try again later"
+        text = f"connection test failed: {what}\n{advice}"
     _output(args, data, text)
     return EXIT_OK if ok else EXIT_ATTENTION
 
@@ -343,6 +342,8 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         ),
         f"in flight: {in_flight}",
         f"quarantined: {stats.quarantined}",
+        "so far: "
+        + ", ".join(f"{n} {name}" for name, n in sorted(stats.counters.items())),
         f"last error: {state.get('last_error') or 'none'}",
     ]
     if state.get("held"):

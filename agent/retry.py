@@ -58,6 +58,14 @@ ADVICE_WRONG_URL = (
     "immutable id and the stream name"
 )
 ADVICE_TOO_LARGE = "the record alone is over the API's request limit; it cannot be sent"
+ADVICE_NO_ANSWER = (
+    "no answer: check the endpoint URL, DNS, any proxy or firewall, and that "
+    "outbound HTTPS is allowed; spooled records are retried without limit"
+)
+ADVICE_BUSY = (
+    "the service is throttling or unavailable; spooled records are retried "
+    "without limit, honouring Retry-After"
+)
 ADVICE_BAD_DATA = (
     "Azure refused the record's data; fix or drop it, then 'secrmm-agent requeue'"
 )
@@ -99,7 +107,10 @@ def classify(answer: Answer, *, api: str, body_bytes: int) -> Verdict:
     """Decide what an answer means. ``api`` is ``data-collector`` or ``logs-ingestion``."""
     if answer.status is None:
         return Verdict(
-            action=Action.RETRY, error="transport", message=answer.failure or ""
+            action=Action.RETRY,
+            error="transport",
+            message=answer.failure or "",
+            advice=ADVICE_NO_ANSWER,
         )
     status = answer.status
     error, message = _error_of(answer.body)
@@ -109,7 +120,11 @@ def classify(answer: Answer, *, api: str, body_bytes: int) -> Verdict:
     wait = retry_after_seconds(answer.headers)
     if status in TRANSIENT_STATUSES or (status >= 400 and wait is not None):
         return Verdict(
-            action=Action.RETRY, wait=wait, error=error or str(status), message=message
+            action=Action.RETRY,
+            wait=wait,
+            error=error or str(status),
+            message=message,
+            advice=ADVICE_BUSY,
         )
     if 200 <= status < 300:
         # A success code the API does not use: nothing proves the rows landed.
@@ -146,7 +161,9 @@ def _permanent(
             else verdict(Action.HOLD, ADVICE_WRONG_URL)
         )
     if status >= 500:
-        return Verdict(action=Action.RETRY, error=code, message=message)
+        return Verdict(
+            action=Action.RETRY, error=code, message=message, advice=ADVICE_BUSY
+        )
     return verdict(Action.SPLIT, ADVICE_BAD_DATA)
 
 

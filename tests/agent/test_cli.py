@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -224,3 +225,13 @@ def test_kill_9_mid_send_then_drain_delivers_every_record(
     assert duplicates <= crashes * batch
     status = json.loads(_agent("status", "--json", *flags).stdout)
     assert (status["depth"], status["quarantined"], status["in_flight"]) == (0, 0, 0)
+
+
+def test_test_command_with_nothing_listening_says_what_to_check(flags):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    flags[flags.index("--endpoint") + 1] = f"http://127.0.0.1:{port}"
+    done = _agent("test", *flags, check=1)
+    assert "connection test failed: no answer" in done.stdout
+    assert "check the endpoint URL" in done.stdout
