@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .config import ConfigError, Settings
-from .retry import Action, Answer, Backoff, Verdict, classify
+from .retry import ADVICE_TOO_LARGE, Action, Answer, Backoff, Verdict, classify
 from .sinks import Sink, array_bytes
 from .spool import Spool
 
@@ -147,7 +147,7 @@ class Shipper:
         attempt = 0
         holds = 0
         try:
-            while pending and not self._held.is_set():
+            while pending and not (self._held.is_set() or self.stop.is_set()):
                 part = pending.popleft()
                 bodies = [body for _, body in part]
                 answer = self.sink.post(bodies)
@@ -167,8 +167,6 @@ class Shipper:
                     self._note_error(verdict, answer)
                     self.sleep(self.backoff.wait(attempt, verdict))
                     attempt += 1
-                    if self.stop.is_set():
-                        return
                 elif verdict.action is Action.SPLIT:
                     if len(part) == 1:
                         self._quarantine(part, verdict, answer)
@@ -254,5 +252,5 @@ def _too_large(size: int) -> Verdict:
         action=Action.SPLIT,
         error="TooLarge",
         message=f"the record is {size} bytes, over the request limit",
-        advice="the record alone is over the API's request limit; it cannot be sent",
+        advice=ADVICE_TOO_LARGE,
     )

@@ -248,3 +248,26 @@ def test_a_drain_sends_a_partial_batch_without_lingering(make_settings):
         Shipper(spool, sink, settings).run()
     assert time.monotonic() - started < 2.0
     assert [len(batch) for batch in sink.batches] == [30]
+
+
+def test_stopping_during_a_long_retry_after_keeps_every_record_spooled(
+    make_settings, make_workspace
+):
+    workspace = make_workspace("503:1,retry-after=30")
+    stop = threading.Event()
+    with CollectorServer(workspace) as server:
+        settings = make_settings(endpoint=server.url, batch_records=10)
+        _spool(settings, _records(50))
+        with Spool(settings.spool) as spool:
+            sink = DataCollectorSink(settings)
+            shipper = Shipper(spool, sink, settings, stop=stop)
+            worker = threading.Thread(target=shipper.run)
+            worker.start()
+            time.sleep(0.3)
+            stop.set()
+            worker.join(timeout=5)
+            sink.close()
+            stats = spool.stats()
+    assert not worker.is_alive()
+    assert shipper.result.retries >= 1
+    assert (stats.depth, stats.quarantined) == (50, 0)
