@@ -20,19 +20,24 @@ import platform
 import statistics
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
+import usb.core
 import usbip
 from usbip.classes.device.msc import MSC
 
+from sim.usb.bot_host import BotHost
 from sim.usb.bus import UsbBus
 from sim.usb.catalogue import by_name
 from sim.usb.sticks import build_stick
+from sim.usb.usbip_client import UsbipClientBackend
 from sim.usb.usbip_server import UsbipServer
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTACH = ROOT.parent / "shared/tools/kernel-attach.sh"
 THEIR_PORT = 3250
+LOOPBACK_READ_BLOCKS = 128  # 64 KiB per READ(10)
 
 GUEST = """
 usbip --tcp-port {ours} attach -r 10.0.2.2 -b 1-1 >/dev/null 2>&1
@@ -113,6 +118,18 @@ def _guest_lines(script: str, limit_s: int) -> list[str]:
     return lines
 
 
+def _loopback_rate(port: int, mib: int) -> float:
+    """MB/s of READ(10)s through our pyusb USB/IP client, no kernel involved."""
+    with UsbipClientBackend("127.0.0.1", port) as backend:
+        host = BotHost(usb.core.find(backend=backend))
+        host.clear_attention()
+        commands = mib * 2048 // LOOPBACK_READ_BLOCKS
+        started = time.perf_counter()
+        for index in range(commands):
+            host.read_blocks(index * LOOPBACK_READ_BLOCKS, LOOPBACK_READ_BLOCKS)
+        return mib / (time.perf_counter() - started)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=3)
@@ -120,6 +137,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args()
 
+    names = {"SanDisk": "secrmm-sim stick (sim.usb)", "USB-IP": "usbip 0.7.0 MSC"}
     spec = by_name("stick")
     ours_stick = build_stick(spec)
     image = ours_stick.medium.snapshot() if ours_stick.medium else b""
@@ -137,8 +155,11 @@ def main() -> int:
             ours=ours.port, theirs=THEIR_PORT, passes=args.passes, mib=args.mib
         )
         lines = _guest_lines(script, 60 + 40 * args.passes)
+        loopback: dict[str, list[float]] = {names["SanDisk"]: [], names["USB-IP"]: []}
+        for _ in range(args.passes):  # alternating, as in the guest
+            loopback[names["SanDisk"]].append(_loopback_rate(ours.port, args.mib))
+            loopback[names["USB-IP"]].append(_loopback_rate(THEIR_PORT, args.mib))
 
-    names = {"SanDisk": "secrmm-sim stick (sim.usb)", "USB-IP": "usbip 0.7.0 MSC"}
     disks = {}
     for line in lines:
         if line.startswith("disk "):
@@ -169,6 +190,18 @@ def main() -> int:
         passes = ", ".join(f"{rate:.1f}" for rate in rates[disk])
         median = statistics.median(rates[disk]) if rates[disk] else 0.0
         report.append(f"| {name} | {speed} | {passes} | {median:.1f} |")
+    report += [
+        "",
+        "Without the kernel: the same servers read by our pyusb USB/IP client",
+        f"(`UsbipClientBackend` + `BotHost`, 64 KiB READ(10)s, {args.mib} MiB per pass,",
+        "one URB in flight, passes alternating), which shows the servers' own cost:",
+        "",
+        "| device | MB/s per pass | median MB/s |",
+        "|---|---|---|",
+    ]
+    for name, rates_of in loopback.items():
+        passes = ", ".join(f"{rate:.1f}" for rate in rates_of)
+        report.append(f"| {name} | {passes} | {statistics.median(rates_of):.1f} |")
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import usb.core
+import usb.util
 
-from .bot import BULK_IN, BULK_OUT, CSW_SIGNATURE, CommandBlockWrapper
+from .bot import CSW_SIGNATURE, CommandBlockWrapper
 
 __all__ = ["BotHost", "Outcome", "ProtocolViolationError"]
 
@@ -33,10 +34,31 @@ class Outcome:
 
 
 class BotHost:
+    """Drives the first interface's bulk pipes of a usb.core.Device."""
+
     def __init__(self, device: Any) -> None:
-        self.device = device  # a usb.core.Device
+        self.device = device
         self.tag = 0
         device.set_configuration()
+        interface = device.get_active_configuration()[(0, 0)]
+        self.bulk_in, self.bulk_out = 0, 0
+        for endpoint in interface:
+            if (
+                usb.util.endpoint_type(endpoint.bmAttributes)
+                != usb.util.ENDPOINT_TYPE_BULK
+            ):
+                continue
+            if (
+                usb.util.endpoint_direction(endpoint.bEndpointAddress)
+                == usb.util.ENDPOINT_IN
+            ):
+                self.bulk_in = endpoint.bEndpointAddress
+            else:
+                self.bulk_out = endpoint.bEndpointAddress
+        if not (self.bulk_in and self.bulk_out):
+            raise ProtocolViolationError(
+                "interface 0 lacks a bulk IN and a bulk OUT pipe"
+            )
 
     def command(
         self, cdb: bytes, *, data_in: int = 0, data_out: bytes = b""
@@ -49,18 +71,18 @@ class BotHost:
             lun=0,
             cdb=cdb,
         )
-        self.device.write(BULK_OUT, cbw.pack())
+        self.device.write(self.bulk_out, cbw.pack())
         data = b""
         if data_out:
-            self.device.write(BULK_OUT, data_out)
+            self.device.write(self.bulk_out, data_out)
         elif data_in:
             try:
-                data = bytes(self.device.read(BULK_IN, data_in))
+                data = bytes(self.device.read(self.bulk_in, data_in))
             except usb.core.USBError as err:
                 if err.errno != errno.EPIPE:
                     raise
-                self.device.clear_halt(BULK_IN)
-        csw = bytes(self.device.read(BULK_IN, CSW_LENGTH))
+                self.device.clear_halt(self.bulk_in)
+        csw = bytes(self.device.read(self.bulk_in, CSW_LENGTH))
         signature, tag, residue, status = struct.unpack("<IIIB", csw)
         if signature != CSW_SIGNATURE or tag != self.tag:
             raise ProtocolViolationError(f"not the CSW for tag {self.tag}: {csw.hex()}")

@@ -42,8 +42,10 @@ class Medium:
     def read(self, lba: int, count: int) -> bytes:
         self._check_range(lba, count)
         start = lba * self.block_size
-        with self._lock:
-            return bytes(self._data[start : start + count * self.block_size])
+        with self._lock:  # one copy: a view of the range, then bytes
+            return bytes(
+                memoryview(self._data)[start : start + count * self.block_size]
+            )
 
     def write(self, lba: int, data: bytes) -> None:
         if self.read_only:
