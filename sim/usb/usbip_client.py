@@ -32,6 +32,7 @@ from .usbip_wire import (
     UsbipOp,
     op_header,
     padded,
+    read_exactly,
 )
 
 __all__ = ["UsbipClientBackend", "UsbipClientError"]
@@ -48,14 +49,10 @@ class UsbipClientError(usb.core.USBError):  # type: ignore[misc]
 
 
 def _receive(connection: socket.socket, size: int) -> bytes:
-    chunks, wanted = [], size
-    while wanted:
-        chunk = connection.recv(wanted)
-        if not chunk:
-            raise ConnectionResetError("the USB/IP server closed the connection")
-        chunks.append(chunk)
-        wanted -= len(chunk)
-    return b"".join(chunks)
+    received = read_exactly(connection, size)
+    if received is None:
+        raise ConnectionResetError("the USB/IP server closed the connection")
+    return received
 
 
 class _Import:

@@ -31,6 +31,7 @@ from .usbip_wire import (
     UsbipCommand,
     UsbipOp,
     op_header,
+    read_exactly,
     unpadded,
 )
 
@@ -40,18 +41,6 @@ logger = logging.getLogger(__name__)
 
 ENDPOINT_IN = 0x80
 DIRECTION_IN = 1
-
-
-def _read_exactly(stream: socket.socket, size: int) -> bytes | None:
-    """``size`` bytes, or None when the peer closed the connection first."""
-    buffer = bytearray(size)
-    view, got = memoryview(buffer), 0
-    while got < size:
-        count = stream.recv_into(view[got:])
-        if not count:
-            return None
-        got += count
-    return bytes(buffer)
 
 
 def _record(attachment: Attachment) -> DeviceRecord:
@@ -78,7 +67,7 @@ class _Session:
     def run(self) -> None:
         self.device.add_waiter(self.serve_parked)
         try:
-            while (raw := _read_exactly(self.connection, URB_HEADER_SIZE)) is not None:
+            while (raw := read_exactly(self.connection, URB_HEADER_SIZE)) is not None:
                 header = UrbHeader.unpack(raw)
                 if header.command == UsbipCommand.CMD_SUBMIT:
                     if not self._submit(header):
@@ -103,7 +92,7 @@ class _Session:
     def _submit(self, header: UrbHeader) -> bool:
         outgoing = b""
         if header.direction != DIRECTION_IN and header.length:
-            payload = _read_exactly(self.connection, header.length)
+            payload = read_exactly(self.connection, header.length)
             if payload is None:
                 return False
             outgoing = payload
@@ -267,7 +256,7 @@ class UsbipServer:
 
     def _serve(self, connection: socket.socket, peer: object) -> None:
         with connection:
-            raw = _read_exactly(connection, OP_HEADER.size)
+            raw = read_exactly(connection, OP_HEADER.size)
             if raw is None:
                 return
             _version, code, _status = OP_HEADER.unpack(raw)
@@ -285,7 +274,7 @@ class UsbipServer:
         connection.sendall(op_header(UsbipOp.REP_DEVLIST) + body)
 
     def _import(self, connection: socket.socket, peer: object) -> None:
-        raw = _read_exactly(connection, BUSID_SIZE)
+        raw = read_exactly(connection, BUSID_SIZE)
         busid = unpadded(raw or b"")
         attachment = self.bus.find(busid)
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 from dataclasses import dataclass
 
@@ -51,6 +52,18 @@ class UsbipCommand:
     CMD_UNLINK = 2
     RET_SUBMIT = 3
     RET_UNLINK = 4
+
+
+def read_exactly(connection: socket.socket, size: int) -> bytes | None:
+    """``size`` bytes, or None when the peer closed the connection first."""
+    buffer = bytearray(size)
+    view, got = memoryview(buffer), 0
+    while got < size:
+        count = connection.recv_into(view[got:])
+        if not count:
+            return None
+        got += count
+    return bytes(buffer)
 
 
 def op_header(code: int, status: int = OP_STATUS_OK) -> bytes:
