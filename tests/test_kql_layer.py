@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from dca_client import DataCollectorClient
 
@@ -104,3 +106,13 @@ def test_request_log_is_queryable_in_kql(
         'IngestionRequests | where Verdict == "rejected" | project Status, Error'
     ).rows
     assert rows == [(400, "InvalidDataFormat")]
+
+
+def test_cached_translations_still_read_the_clock_of_each_run(
+    stored: Workspace,
+) -> None:
+    query = "secRMM_CL | where TimeGenerated > ago(1h) | count"
+    received = stored.requests()[0].time_received
+    assert stored.query(query, now=received + timedelta(minutes=30)).rows == [(2,)]
+    assert stored.query(query, now=received + timedelta(hours=2)).rows == [(0,)]
+    assert stored.query(query).rows == [(2,)], "unpinned, now() is the wall clock"

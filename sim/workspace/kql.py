@@ -16,8 +16,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import functools
 import re
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +29,10 @@ import duckdb_kql
 import pyarrow as pa
 from antlr4 import CommonTokenStream, InputStream
 
-# The lexer of the pinned duckdb-kql, generated from Microsoft's Kql.g4.
+# The lexer of the pinned duckdb-kql, generated from Microsoft's Kql.g4, and the
+# name of the parameter its translations take the clock from.
 from duckdb_kql._antlr.KqlLexer import KqlLexer
+from duckdb_kql.translate import CLOCK_SLOT
 
 __all__ = ["KqlQueryError", "QueryResult", "format_datetime", "run_query", "schema_of"]
 
@@ -119,6 +123,11 @@ def json_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, decimal.Decimal):
+        # DuckDB widens sums of longs to HUGEINT, which Arrow carries as a
+        # decimal; KQL's sum of a long is a long.
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0:
+            return int(value)
         return float(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
@@ -126,13 +135,28 @@ def json_value(value: Any) -> Any:
 
 
 def run_query(
-    cursor: duckdb.DuckDBPyConnection, text: str, schema: Mapping[str, Sequence[str]]
+    cursor: duckdb.DuckDBPyConnection,
+    text: str,
+    schema: Mapping[str, Sequence[str]],
+    *,
+    now: dt.datetime | None = None,
 ) -> QueryResult:
     """Run KQL ``text``; ``schema`` maps each table to its columns."""
     tokens = _tokens(text)
     _check_names(tokens, schema)
+    schema_key = tuple(
+        sorted((table, tuple(columns)) for table, columns in schema.items())
+    )
     try:
-        relation = duckdb_kql.query(cursor, text)
+        sql, parameters = _translate(text, schema_key)
+        cursor.execute("SET TimeZone = 'UTC'")
+        bound = dict(parameters)
+        # Judged from the SQL: the translation's parameter map does not always
+        # name the clock slot its SQL reads (seen with duckdb-kql 1.1.2).
+        if f"${CLOCK_SLOT}" in sql:
+            bound[CLOCK_SLOT] = now or dt.datetime.now(dt.UTC)
+        # Executed at once: a lazy relation would lose the bound parameters.
+        cursor.execute(sql, bound)
     except duckdb_kql.KqlSyntaxError as err:
         raise _syntax_error(text, err) from None
     except duckdb_kql.KqlUnsupportedError as err:
@@ -144,13 +168,43 @@ def run_query(
         raise KqlQueryError("SemanticError", str(err)) from None
     except duckdb.Error as err:
         raise _semantic_error(tokens, err) from None
-    if relation is None:
+    if cursor.description is None:
         return QueryResult([], rows=[])
     columns = [
-        (name, _kql_type(str(sql_type)))
-        for name, sql_type in zip(relation.columns, relation.types, strict=True)
+        (str(name), _kql_type(str(sql_type)))
+        for name, sql_type, *_ in cursor.description
     ]
-    return QueryResult(columns, table=relation.to_arrow_table())
+    with warnings.catch_warnings():
+        # DuckDB suggests its relation API for Arrow; the relation would lose the
+        # bound parameters, so the one extra copy is the price of binding.
+        warnings.simplefilter("ignore", UserWarning)
+        table = cursor.to_arrow_table()
+    return QueryResult(columns, table=table)
+
+
+#: The clock of a translation pinned to a sentinel; the real "now" is bound at
+#: each run, so one translation serves every run of the same query.
+_PINNED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+@functools.lru_cache(maxsize=512)
+def _translate(
+    text: str, schema: tuple[tuple[str, tuple[str, ...]], ...]
+) -> tuple[str, dict[str, Any]]:
+    """KQL to DuckDB SQL; translation (an ANTLR parse) is the costly part of a query."""
+    result = duckdb_kql.to_sql(
+        text,
+        schema={table: list(columns) for table, columns in schema},
+        query_now=_PINNED,
+    )
+    if result.unbound:
+        raise duckdb_kql.KqlSchemaError(
+            ", ".join(result.unbound), hint="parameter without value"
+        )
+    parameters = {
+        name: value for name, value in result.parameters.items() if name != CLOCK_SLOT
+    }
+    return str(result), parameters
 
 
 def schema_of(cursor: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:

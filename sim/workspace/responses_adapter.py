@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -36,7 +36,7 @@ def install(mock: responses.RequestsMock, workspace: Workspace, base_url: str) -
     def callback(
         prepared: requests.PreparedRequest,
     ) -> tuple[int, dict[str, str], bytes]:
-        outcome = workspace.handle(_ingest_request(prepared))
+        outcome = workspace.handle(_ingest_request(prepared, workspace.now()))
         if outcome.delay_seconds:
             time.sleep(outcome.delay_seconds)
         if outcome.delivery is Delivery.DROP:
@@ -47,7 +47,7 @@ def install(mock: responses.RequestsMock, workspace: Workspace, base_url: str) -
         mock.add_callback(method, pattern, callback=callback)
 
 
-def _ingest_request(prepared: requests.PreparedRequest) -> IngestRequest:
+def _ingest_request(prepared: requests.PreparedRequest, now: datetime) -> IngestRequest:
     url = urlsplit(prepared.url or "")
     body = prepared.body
     if isinstance(body, str):
@@ -63,6 +63,6 @@ def _ingest_request(prepared: requests.PreparedRequest) -> IngestRequest:
         },
         body=body or b"",
         host=url.netloc,
-        received_at=datetime.now(UTC),
+        received_at=now,
         client="responses",
     )

@@ -20,7 +20,6 @@ import signal
 import ssl
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -97,7 +96,7 @@ class _Application:
             headers={name.lower(): value for name, value in request.headers.items()},
             body=body,
             host=request.host,
-            received_at=datetime.now(UTC),
+            received_at=self.workspace.now(),
             client=request.remote or "",
         )
         loop = asyncio.get_running_loop()

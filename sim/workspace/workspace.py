@@ -135,10 +135,13 @@ class Workspace:
         delay = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
         return self._finish(request, request_id, door.api, answer, delay)
 
-    def query(self, text: str) -> QueryResult:
-        """Run KQL over the stored tables (and the request log)."""
+    def query(self, text: str, *, now: datetime | None = None) -> QueryResult:
+        """Run KQL over the stored tables (and the request log).
+
+        ``now`` pins what ``now()`` and ``ago()`` mean (a simulated day's end).
+        """
         with self.store.cursor() as cursor:
-            return run_query(cursor, text, schema_of(cursor))
+            return run_query(cursor, text, schema_of(cursor), now=now)
 
     def requests(
         self, where: str = "TRUE", params: Sequence[Any] = ()
