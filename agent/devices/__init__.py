@@ -1,0 +1,1 @@
+"""Removable devices as the agent sees them: discovery, classification, probing."""
