@@ -13,12 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from . import demo
+from .scenarios import cli as scenario_cli
 from .usb import cli as usb_cli
 from .workspace import cli as workspace_cli
 
 __all__ = ["main"]
 
-_AREAS = (workspace_cli, demo, usb_cli)
+_AREAS = (workspace_cli, scenario_cli, demo, usb_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Simulated Windows computers, fleets of them, and the MDM service they ask."""

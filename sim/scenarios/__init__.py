@@ -1,0 +1,1 @@
+"""QA scenarios: hosts, users, devices, policies and a timeline, in YAML."""

@@ -1,0 +1,106 @@
+"""Fleets, simulated computers and the MDM service."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import requests
+
+from agent.mdm import GraphMdmClient, mdm_info
+from agent.monitor import Monitor
+from sim.hosts.computer import WindowsComputer
+from sim.hosts.fleet import domain_users, plan_fleet
+from sim.hosts.mdm import MdmInventory, MdmServer
+from sim.scenarios.enrolment import managed_device
+from sim.usb.catalogue import by_name
+
+
+def _fleet_bytes(seed: int) -> bytes:
+    plan = plan_fleet(50, 120, "contoso.com", seed)
+    return json.dumps(asdict(plan), sort_keys=True).encode()
+
+
+def test_same_seed_same_fleet_byte_for_byte() -> None:
+    assert _fleet_bytes(7) == _fleet_bytes(7)
+    assert _fleet_bytes(7) != _fleet_bytes(8)
+
+
+def test_a_fleet_has_realistic_unique_identities() -> None:
+    plan = plan_fleet(50, 120, "contoso.com", 7)
+    names = [name for name, _ in plan.computers]
+    assert len(set(names)) == 50
+    assert all(len(name) <= 15 for name in names), (
+        "NetBIOS names have at most 15 characters"
+    )
+    accounts = [user.account for user in plan.users]
+    assert len({account.sid for account in accounts}) == len(accounts) == 121
+    assert all(account.name.startswith("CONTOSO\\") for account in accounts)
+    administrator = next(a for a in accounts if a.name == "CONTOSO\\Administrator")
+    assert administrator.sid.endswith("-500")
+
+
+def test_a_computer_mounts_sticks_as_windows_names_them() -> None:
+    clock = lambda: datetime(2026, 12, 1, 9, tzinfo=UTC)  # noqa: E731
+    records: list[dict[str, str | int]] = []
+    computer = WindowsComputer(
+        fqdn="PC1.contoso.com",
+        users=domain_users(["alice"], "contoso.com", 1),
+        clock=clock,
+    )
+    computer.install_agent(Monitor(computer, records.append))
+    computer.log_on("alice")
+    stick = by_name("stick")
+    first = computer.plug(stick)
+    assert (first.drive, first.volume) == ("E:", "\\Device\\HarddiskVolume6")
+    assert (
+        first.instance_id
+        == f"USBSTOR\\DISK&VEN_SANDISK&PROD_CRUZER_BLADE&REV_1.00\\{stick.serial}&0"
+    )
+    computer.unplug(stick.serial)
+    again = computer.plug(stick)
+    assert again.volume == "\\Device\\HarddiskVolume8", (
+        "a re-plugged stick gets a new volume"
+    )
+    assert [record["Event"] for record in records] == ["ONLINE", "OFFLINE", "ONLINE"]
+
+
+def test_mdm_service_answers_by_serial_in_graph_shape() -> None:
+    inventory = MdmInventory()
+    phone = by_name("iphone")
+    inventory.enrol(
+        managed_device(phone, "grace", datetime(2026, 12, 1, tzinfo=UTC), 1)
+    )
+    with MdmServer(inventory) as server:
+        client = GraphMdmClient(server.graph_url)
+        enrolled = client.managed_devices(phone.serial)
+        unknown = client.managed_devices("FA7951A01459")
+        bad = requests.get(
+            f"{server.graph_url}/deviceManagement/managedDevices", timeout=5
+        )
+    assert enrolled is not None
+    assert enrolled["@odata.count"] == 1
+    assert enrolled["value"][0]["serialNumber"] == phone.serial
+    assert unknown == {
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices",
+        "@odata.count": 0,
+        "value": [],
+    }
+    assert bad.status_code == 400
+    assert mdm_info("FA7951A01459", unknown) == (
+        "MDM Info: ERROR: SerialNumber: FA7951A01459 Mobile device is not MDM enrolled."
+    )
+    text = mdm_info(phone.serial, enrolled)
+    assert text.startswith("MDM Info: Intune MDM Name: grace_iPhone(")
+    assert "Phone#: +*******" in text
+    assert "\n//===Intune Data===\n{" in text
+    assert "," not in text.split("//===Intune Data===")[1], (
+        "every comma of Graph's JSON is a line break"
+    )
+
+
+def test_an_unreachable_mdm_service_is_reported_not_fatal() -> None:
+    assert (
+        GraphMdmClient("http://127.0.0.1:9", timeout=0.5).managed_devices("X") is None
+    )
