@@ -168,7 +168,8 @@ def _permanent(
 
 
 def _error_of(body: bytes) -> tuple[str, str]:
-    """Azure's error code and message: DCA ``{"Error","Message"}``, LIA ``{"error":{}}``."""
+    """Azure's error code and message: DCA ``{"Error","Message"}``, LIA
+    ``{"error":{"code","message"}}``, Entra ``{"error","error_description"}``."""
     try:
         value = json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):
@@ -178,6 +179,9 @@ def _error_of(body: bytes) -> tuple[str, str]:
     inner = value.get("error")
     if isinstance(inner, dict):
         return str(inner.get("code") or ""), str(inner.get("message") or "")
+    if isinstance(inner, str):
+        # OAuth2 token endpoint: {"error": "invalid_client", "error_description": ...}
+        return inner, str(value.get("error_description") or "")
     return str(value.get("Error") or ""), str(value.get("Message") or "")
 
 

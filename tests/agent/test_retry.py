@@ -126,3 +126,11 @@ def test_retry_after_is_honoured_even_above_the_backoff_cap():
         _answer(503, headers={"Retry-After": "30"}), api=DCA, body_bytes=10
     )
     assert backoff.wait(0, verdict) == 30
+
+
+def test_token_endpoint_error_shape_gives_code_and_description():
+    body = {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"}
+    verdict = classify(_answer(401, body), api=LIA, body_bytes=10)
+    assert verdict.action is Action.HOLD
+    assert verdict.error == "invalid_client"
+    assert verdict.message == "AADSTS7000215: bad secret"
