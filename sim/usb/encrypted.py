@@ -11,19 +11,38 @@ from __future__ import annotations
 
 import hmac
 import logging
+import random
+from datetime import datetime
 
 from .catalogue import DeviceSpec
+from .iso9660 import CD_SECTOR, build_iso9660
 from .medium import Medium
 from .scsi import ScsiLogicalUnit
 from .sticks import MassStorageStick, fat32_disk, stick_shape, unit_info
 
-__all__ = ["HardwareEncryptedStick", "build_encrypted_stick"]
+__all__ = ["HardwareEncryptedStick", "build_encrypted_stick", "unlocker_disc"]
 
 logger = logging.getLogger(__name__)
 
-CD_BLOCK = 2048
-UNLOCKER_BLOCKS = 1024  # a 2 MiB unlocker image
+UNLOCKER_SECTORS = 1024  # a 2 MiB unlocker disc
+UNLOCKER_DATE = datetime(2025, 6, 3, 10, 0, 0)
 MAX_FAILED_ATTEMPTS = 10  # then the stick erases its key, as these devices do
+
+
+def unlocker_disc(spec: DeviceSpec) -> bytes:
+    """The read-only CD a locked stick shows: autorun, unlocker program, note."""
+    rng = random.Random(spec.seed)
+    files = {
+        "AUTORUN.INF": b"[AutoRun]\r\nopen=UNLOCK.EXE\r\nlabel=Unlocker\r\n",
+        "UNLOCK.EXE": b"MZ" + rng.randbytes(200_000),  # stands in for the program
+        "README.TXT": f"Enter the PIN to unlock your {spec.product}.\r\n".encode(),
+    }
+    return build_iso9660(
+        f"{spec.manufacturer}_UNLOCK",
+        files,
+        created=UNLOCKER_DATE,
+        total_sectors=UNLOCKER_SECTORS,
+    )
 
 
 class HardwareEncryptedStick(MassStorageStick):
@@ -32,9 +51,9 @@ class HardwareEncryptedStick(MassStorageStick):
     def __init__(self, spec: DeviceSpec) -> None:
         self._spec = spec
         self._data = Medium(fat32_disk(spec), read_only=spec.read_only)
-        # TODO(#4): an ISO 9660 unlocker image instead of a blank disc.
-        self._unlocker = Medium(bytes(UNLOCKER_BLOCKS * CD_BLOCK), block_size=CD_BLOCK)
-        self._unlocker.read_only = True
+        self._unlocker = Medium(
+            unlocker_disc(spec), block_size=CD_SECTOR, read_only=True
+        )
         unit = ScsiLogicalUnit(unit_info(spec, cdrom=True), self._unlocker)
         super().__init__(stick_shape(spec), [unit])
         self.failed_attempts = 0
