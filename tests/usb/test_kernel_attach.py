@@ -126,6 +126,9 @@ def test_kernel_mounts_sticks_reads_writes_and_sees_bitlocker(
     read_only = by_name("readonly-stick").serial
     assert facts[f"disk-SanDisk-{stick.serial}"] == "ro=0"
     assert facts[f"disk-SanDisk-{read_only}"] == "ro=1"
+    probe = [f"{opcode:02X}" for opcode in stick.unit.commands_seen[:16]]
+    print("Linux's first SCSI commands to the stick:", " ".join(probe))
+    assert {"12", "00", "25", "1A", "28"} <= set(probe)  # INQUIRY ... READ(10)
     assert facts["readme"] == hashlib.md5(README_TEXT).hexdigest()  # noqa: S324
     assert "unmounted" in facts
     assert stick.volume_files()["FROMLNX.TXT"] == WRITTEN_BY_LINUX.encode()

@@ -45,7 +45,8 @@ def test_devices_list_json_names_every_catalogue_device() -> None:
     assert required <= {row["name"] for row in rows}
 
 
-def test_serve_prints_devices_then_listens_and_stops_on_sigterm() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_serve_prints_devices_then_listens_and_stops_on_signal(stop: int) -> None:
     serving = subprocess.Popen(
         _secrmm_sim("usbip", "serve", "--port", "0", "stick", str(DEVICE_FILE)),
         stdout=subprocess.PIPE,
@@ -61,7 +62,7 @@ def test_serve_prints_devices_then_listens_and_stops_on_sigterm() -> None:
                 d.serial_number for d in usb.core.find(find_all=True, backend=backend)
             ]
     finally:
-        serving.send_signal(signal.SIGTERM)
+        serving.send_signal(stop)
         status = serving.wait(timeout=20)
 
     assert lines[0] == "1-1 0781:5567 stick 4C530001230815115470"
