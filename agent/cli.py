@@ -38,17 +38,25 @@ EXIT_ATTENTION = 1
 EXIT_USAGE = 2
 
 
+#: Flags people try for secrets, and what to use instead.
+_SECRET_FLAGS = {
+    "--shared-key": "--shared-key-file",
+    "--key": "--shared-key-file",
+    "--client-secret": "--client-secret-file",
+}
+
+
 class _RefuseSecret(argparse.Action):
     """A secret given on the command line: refuse it, never echo it."""
 
     def __call__(
         self, parser: Any, namespace: Any, values: Any, option: Any = None
     ) -> None:
-        name = str(option).lstrip("-").replace("-", "_")
+        instead = _SECRET_FLAGS[str(option)]
         parser.error(
             f"{option} is not accepted: secrets never go on the command line, where "
             f"other users can read them. Put it in an owner-only file and give "
-            f"--{name.replace('_', '-')}-file, or set the environment variable"
+            f"{instead}, or set the environment variable"
         )
 
 
@@ -85,7 +93,7 @@ def _settings_flags() -> argparse.ArgumentParser:
             group.add_argument(
                 flag, metavar="VALUE", default=argparse.SUPPRESS, help=help_text
             )
-    for secret in ("--shared-key", "--client-secret", "--key"):
+    for secret in _SECRET_FLAGS:
         common.add_argument(
             secret, nargs="?", action=_RefuseSecret, help=argparse.SUPPRESS
         )
@@ -177,8 +185,12 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
+def _wants_json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
+
+
 def _output(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    if getattr(args, "json", False):
+    if _wants_json(args):
         print(json.dumps(data, sort_keys=True))
     else:
         print(text)
@@ -234,25 +246,30 @@ def _send(settings: Settings, args: argparse.Namespace) -> int:
                     numbers_as_text=sink_kind.numbers_as_text,
                 )
             )
-        _report_intake(args, intake[0])
+        if not _wants_json(args):
+            # The producer's acknowledgement: everything above is on disk.
+            print(_intake_text(intake[0]), flush=True)
 
     with Spool(settings.spool, fsync=settings.fsync) as spool:
         if args.no_ship or not args.wait:
             produce()
-            return EXIT_OK if args.no_ship else _background(settings, args)
+            spooled = {"spooled": asdict(intake[0])}
+            if args.no_ship:
+                if _wants_json(args):
+                    _output(args, spooled, "")
+                return EXIT_OK
+            return _background(settings, args, spooled)
         with ship_lock(settings.spool):
             result = ship(settings, spool, produce=produce)
             depth = spool.stats().depth
-    return _report(args, result, depth)
+    return _report(args, result, depth, {"spooled": asdict(intake[0])})
 
 
-def _report_intake(args: argparse.Namespace, result: IntakeResult) -> None:
-    _output(
-        args,
-        {"spooled": asdict(result)},
+def _intake_text(result: IntakeResult) -> str:
+    return (
         f"spooled {result.spooled} records durably ({result.filtered} filtered out by "
         f"category, {result.invalid} invalid kept in quarantine, "
-        f"{result.truncated_values} values truncated)",
+        f"{result.truncated_values} values truncated)"
     )
 
 
@@ -274,32 +291,40 @@ def _requeue(settings: Settings, args: argparse.Namespace) -> int:
     with Spool(settings.spool, fsync=settings.fsync) as spool:
         moved = spool.requeue()
         spool.set_state(held=None)
-    _output(
-        args,
-        {"requeued": moved},
-        f"moved {moved} quarantined records back into the spool",
-    )
-    return _ship(settings, args)
+    if not _wants_json(args):
+        print(f"moved {moved} quarantined records back into the spool", flush=True)
+    return _ship(settings, args, {"requeued": moved})
 
 
-def _ship(settings: Settings, args: argparse.Namespace) -> int:
+def _ship(
+    settings: Settings, args: argparse.Namespace, extra: dict[str, Any] | None = None
+) -> int:
     if not args.wait:
-        return _background(settings, args)
+        return _background(settings, args, extra)
     with Spool(settings.spool, fsync=settings.fsync) as spool:
         with ship_lock(settings.spool):
             result = ship(settings, spool)
         depth = spool.stats().depth
-    return _report(args, result, depth)
+    return _report(args, result, depth, extra)
 
 
-def _background(settings: Settings, args: argparse.Namespace) -> int:
+def _background(
+    settings: Settings, args: argparse.Namespace, extra: dict[str, Any] | None = None
+) -> int:
     pid = start_background(settings)
-    _output(args, {"shipper_pid": pid}, f"shipping in the background (pid {pid})")
+    data = {**(extra or {}), "shipper_pid": pid}
+    _output(args, data, f"shipping in the background (pid {pid})")
     return EXIT_OK
 
 
-def _report(args: argparse.Namespace, result: RunResult, depth: int) -> int:
-    data = {**asdict(result), "depth": depth}
+def _report(
+    args: argparse.Namespace,
+    result: RunResult,
+    depth: int,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """One summary: text for people, or a single JSON object with ``extra``."""
+    data = {**(extra or {}), **asdict(result), "depth": depth}
     lines = [
         f"delivered {result.delivered} records in {result.requests} requests "
         f"({result.retries} retried), {result.quarantined} quarantined, {depth} still spooled"
@@ -343,7 +368,10 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         f"in flight: {in_flight}",
         f"quarantined: {stats.quarantined}",
         "so far: "
-        + ", ".join(f"{n} {name}" for name, n in sorted(stats.counters.items())),
+        + (
+            ", ".join(f"{n} {name}" for name, n in sorted(stats.counters.items()))
+            or "nothing yet"
+        ),
         f"last error: {state.get('last_error') or 'none'}",
     ]
     if state.get("held"):

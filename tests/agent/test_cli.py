@@ -235,3 +235,16 @@ def test_test_command_with_nothing_listening_says_what_to_check(flags):
     done = _agent("test", *flags, check=1)
     assert "connection test failed: no answer" in done.stdout
     assert "check the endpoint URL" in done.stdout
+
+
+def test_json_output_is_one_object_per_command(flags, tmp_path):
+    records = _write_records(tmp_path / "r.jsonl", 20)
+    sent = _agent("send", records, "--wait", "--json", *flags, check=0)
+    (line,) = sent.stdout.splitlines()
+    summary = json.loads(line)
+    assert summary["spooled"]["spooled"] == 20
+    assert (summary["delivered"], summary["depth"]) == (20, 0)
+    spooled = _agent("send", records, "--no-ship", "--json", *flags, check=0)
+    assert json.loads(spooled.stdout)["spooled"]["spooled"] == 20
+    requeued = _agent("requeue", "--wait", "--json", *flags, check=0)
+    assert json.loads(requeued.stdout)["requeued"] == 0
