@@ -1,8 +1,29 @@
 """Every secRMM behaviour the public evidence leaves open, decided once.
 
 ``shared/spec/secrmm.md`` §5 lists what no public source settles. The agent
-must still post something, so each choice is made here, used everywhere from
-here, and never presented as the vendor's documented behaviour.
+must still post something, so each choice is made once, used everywhere, and
+never presented as the vendor's documented behaviour. The constants below are
+the choices about wording; the rest live beside the code that applies them and
+are listed here so this stays the one index:
+
+- Event ids other than ONLINE = 400: none are invented (``records.EVENTS``).
+- Categories of BLOCK ..., EXTERNAL and LICENSING events (``records.EVENTS``).
+- ``^`` placement for an ONLINE inside a VM: after the drive (:data:`VM_DRIVE_MARKER`).
+- EXTERNAL wording for Defender and VM pass-through (:func:`defender_message`,
+  :func:`passthrough_message`); the physical host reports EXTERNAL, no OFFLINE,
+  when it hands a device to a guest (``monitor.Monitor.passed_through``).
+- BLOCK MACROS rows copy the BLOCK PROGRAMS shape: the quoted document as
+  ``ProgramName``, ``Command Line: <folder>`` (``monitor.Monitor.authorize_document``).
+- Several logged-on users on ONLINE are joined by :data:`USER_SEPARATOR`.
+- ``Time`` is the host's clock as the host gives it; simulated hosts run on UTC.
+- Escaping reaches ``InternalID``, ``ProgramName`` and ``AdditionalProgramInfo``
+  only, the fields the real rows show escaped (``records.SecRMMRecord``).
+- Sizes and PIDs go as JSON numbers, as the real rows show them (``records``).
+- Bus tokens other than ``USB2.0`` (``devices.model.bus_token``).
+- ``AllowedSerialNumbers`` entries are separated by spaces, commas or
+  semicolons; ``SERIAL:DOMAIN\\user`` limits one to a user (``policy.Policy``).
+- Intune is asked about a phone only while ``RequireMDMEnrollment`` is on
+  (``monitor.Monitor.device_arrived``).
 """
 
 from __future__ import annotations
