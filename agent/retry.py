@@ -62,6 +62,10 @@ ADVICE_NO_ANSWER = (
     "no answer: check the endpoint URL, DNS, any proxy or firewall, and that "
     "outbound HTTPS is allowed; spooled records are retried without limit"
 )
+ADVICE_TLS = (
+    "the server's TLS certificate is not trusted: check the endpoint, and give "
+    "ca_bundle if it uses a private CA (the mock's test CA, say)"
+)
 ADVICE_BUSY = (
     "the service is throttling or unavailable; spooled records are retried "
     "without limit, honouring Retry-After"
@@ -90,6 +94,8 @@ class Answer:
     body: bytes = b""
     #: Set when no response arrived (timeout, refused or reset connection).
     failure: str | None = None
+    #: The server's TLS certificate was not trusted: not a passing fault.
+    untrusted: bool = False
     request_id: str = ""
 
 
@@ -105,6 +111,13 @@ class Verdict:
 
 def classify(answer: Answer, *, api: str, body_bytes: int) -> Verdict:
     """Decide what an answer means. ``api`` is ``data-collector`` or ``logs-ingestion``."""
+    if answer.status is None and answer.untrusted:
+        return Verdict(
+            action=Action.HOLD,
+            error="UntrustedCertificate",
+            message=answer.failure or "",
+            advice=ADVICE_TLS,
+        )
     if answer.status is None:
         return Verdict(
             action=Action.RETRY,

@@ -15,6 +15,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import requests
 
@@ -26,8 +27,12 @@ __all__ = [
     "DATA_COLLECTOR_PATH",
     "MAX_REQUEST_BYTES",
     "DataCollectorSink",
+    "pooled_session",
+    "send",
     "sign",
     "string_to_sign",
+    "tls_verify",
+    "untrusted_certificate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,7 +105,8 @@ class DataCollectorSink:
             f"?api-version={DATA_COLLECTOR_API_VERSION}"
         )
         self._timeout = (settings.connect_timeout, settings.read_timeout)
-        self._session = session or _session(settings)
+        self._verify = tls_verify(settings)
+        self._session = session or pooled_session(settings)
         self._clock = clock
         self._key = _decode_key(settings.shared_key())
 
@@ -119,22 +125,37 @@ class DataCollectorSink:
             "x-ms-date": date,
             "x-ms-client-request-id": request_id,
         }
-        return send(self._session, self.url, body, headers, self._timeout, request_id)
+        return send(
+            self._session,
+            self.url,
+            body,
+            headers,
+            timeout=self._timeout,
+            verify=self._verify,
+            request_id=request_id,
+        )
 
     def close(self) -> None:
         self._session.close()
 
 
-def _session(settings: Settings) -> requests.Session:
+def pooled_session(settings: Settings) -> requests.Session:
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=1, pool_maxsize=max(settings.concurrency, 1), max_retries=0
     )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    if settings.ca_bundle:
-        session.verify = settings.ca_bundle
     return session
+
+
+def tls_verify(settings: Settings) -> bool | str:
+    """``verify=`` for every request: the CA bundle if one is set.
+
+    Passed per request because requests lets ``REQUESTS_CA_BUNDLE`` replace a
+    session's own ``verify``, which would silently ignore ``ca_bundle``.
+    """
+    return settings.ca_bundle or True
 
 
 def send(
@@ -142,12 +163,19 @@ def send(
     url: str,
     body: bytes,
     headers: dict[str, str],
+    *,
     timeout: tuple[float, float],
+    verify: bool | str,
     request_id: str,
 ) -> Answer:
     """POST and turn whatever happens into an :class:`Answer` (never raises on I/O)."""
     try:
-        response = session.post(url, data=body, headers=headers, timeout=timeout)
+        response = session.post(
+            url, data=body, headers=headers, timeout=timeout, verify=verify
+        )
+    except requests.exceptions.SSLError as err:
+        failed = _failed(f"TLS failed ({type(err).__name__})", request_id)
+        return replace(failed, untrusted=untrusted_certificate(err))
     except requests.Timeout as err:
         return _failed(f"timed out ({type(err).__name__})", request_id)
     except requests.ConnectionError as err:
@@ -163,6 +191,15 @@ def send(
         body=response.content,
         request_id=response.headers.get("x-ms-request-id") or request_id,
     )
+
+
+def untrusted_certificate(err: BaseException) -> bool:
+    """Whether a TLS failure is a certificate this client does not trust.
+
+    requests wraps OpenSSL's verdict several exceptions deep; its text is the
+    one stable mark.
+    """
+    return "CERTIFICATE_VERIFY_FAILED" in str(err)
 
 
 def _failed(reason: str, request_id: str) -> Answer:

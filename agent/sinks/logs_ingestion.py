@@ -21,7 +21,12 @@ import requests
 from ..config import Secret, Settings
 from ..retry import Answer
 from . import json_array
-from .data_collector import _session, send
+from .data_collector import (
+    pooled_session,
+    send,
+    tls_verify,
+    untrusted_certificate,
+)
 
 __all__ = ["MAX_REQUEST_BYTES", "LogsIngestionSink", "TokenError", "TokenSource"]
 
@@ -98,9 +103,15 @@ class TokenSource:
                 self.url,
                 data=form,
                 timeout=(self._settings.connect_timeout, self._settings.read_timeout),
+                verify=tls_verify(self._settings),
             )
         except requests.RequestException as err:
-            answer = Answer(status=None, headers={}, failure=type(err).__name__)
+            answer = Answer(
+                status=None,
+                headers={},
+                failure=type(err).__name__,
+                untrusted=untrusted_certificate(err),
+            )
             raise TokenError("the token endpoint did not answer", answer) from None
         answer = Answer(
             status=response.status_code,
@@ -136,7 +147,7 @@ class LogsIngestionSink:
         session: requests.Session | None = None,
         tokens: TokenSource | None = None,
     ) -> None:
-        self._session = session or _session(settings)
+        self._session = session or pooled_session(settings)
         self._tokens = tokens or TokenSource(settings, self._session)
         self.url = (
             f"{settings.endpoint.rstrip('/')}/dataCollectionRules/"
@@ -145,6 +156,7 @@ class LogsIngestionSink:
             f"?api-version={LOGS_INGESTION_API_VERSION}"
         )
         self._timeout = (settings.connect_timeout, settings.read_timeout)
+        self._verify = tls_verify(settings)
 
     def reload(self) -> None:
         self._tokens.reload()
@@ -164,7 +176,15 @@ class LogsIngestionSink:
             "Content-Encoding": "gzip",
             "x-ms-client-request-id": request_id,
         }
-        return send(self._session, self.url, body, headers, self._timeout, request_id)
+        return send(
+            self._session,
+            self.url,
+            body,
+            headers,
+            timeout=self._timeout,
+            verify=self._verify,
+            request_id=request_id,
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -178,6 +198,7 @@ def _token_answer(answer: Answer, request_id: str) -> Answer:
             headers=answer.headers,
             body=answer.body,
             failure=answer.failure,
+            untrusted=answer.untrusted,
             request_id=request_id,
         )
     return Answer(status=401, headers={}, body=answer.body, request_id=request_id)
