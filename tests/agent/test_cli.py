@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,22 @@ def _write_records(path, count):
             record = {"Event": "WRITE COMPLETED", "Computer": "h1", "Message": f"n={i}"}
             handle.write(json.dumps(record) + "\n")
     return path
+
+
+def _wait_for_background_shipper(done, timeout=30):
+    """Wait for the detached shipper a command started; kill it if it hangs."""
+    pid = int(re.search(r"pid (\d+)", done.stdout).group(1))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state == "Z":  # exited; its new parent has not reaped it yet
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail(f"the background shipper {pid} did not finish in {timeout} s")
 
 
 def _agent(*args, env=None, check=None, timeout=120):
@@ -103,9 +121,7 @@ def test_send_without_wait_returns_and_ships_in_the_background(
     records = _write_records(tmp_path / "r.jsonl", 200)
     done = _agent("send", records, *flags, check=0)
     assert "shipping in the background" in done.stdout
-    deadline = time.monotonic() + 30
-    while len(stored_messages(workspace)) < 200 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for_background_shipper(done)
     assert len(stored_messages(workspace)) == 200
 
 
@@ -165,11 +181,10 @@ def test_the_key_never_appears_in_any_output(
         _agent("test", "-vv", *flags),
         _agent("send", records, "--wait", "-vv", *flags),
         _agent("send", records, "-vv", *flags),  # ships in the background
-        _agent("status", "--json", "-vv", *flags),
     ]
-    deadline = time.monotonic() + 30
-    while len(stored_messages(workspace)) < 201 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _wait_for_background_shipper(outputs[-1])
+    outputs.append(_agent("status", "--json", "-vv", *flags))
+    assert len(stored_messages(workspace)) == 201
     write_secret(key_file, "AAECAwQFBgcICQoLDA0ODw==")
     outputs.append(_agent("test", "-vv", *flags))
     outputs.append(
