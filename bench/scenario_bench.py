@@ -14,8 +14,6 @@ Target: a working day of 50 computers (at least 10,000 events) in under 60 s.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,6 +25,10 @@ from sim.scenarios.destination import EmbeddedWorkspace
 from sim.scenarios.loader import load_scenario
 from sim.scenarios.runner import run_scenario
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import describe_machine
+
 FLEET = (
     Path(__file__).resolve().parent.parent
     / "fixtures"
@@ -35,23 +37,12 @@ FLEET = (
 )
 
 
-def _machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    python = platform.python_version()
-    return f"{os.cpu_count()} cores, {model}; Python {python}; load average at start {load}"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    machine = _machine()
+    machine = describe_machine()
     scenario = load_scenario(FLEET)
     timings = []
     for run in range(args.runs):

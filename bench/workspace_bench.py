@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import email.utils
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,6 +32,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from machine import describe_machine
 from workload import secrmm_records
 
 from sim.vendor_queries import VENDOR_QUERIES
@@ -43,22 +42,6 @@ from sim.workspace.wire import IngestRequest
 from sim.workspace.workspace import Workspace, WorkspaceSettings
 
 WORKSPACE_ID = "5f0c1e4a-8d3b-4c2a-9e1f-7a6b5c4d3e2f"
-
-
-def _machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores, {model}; Python {platform.python_version()}; "
-        f"load average at start {load}"
-    )
 
 
 def _headers(key: SharedKey, body: bytes) -> dict[str, str]:
@@ -228,7 +211,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each query")
     parser.add_argument("--output", type=Path, help="write the Markdown report here")
     args = parser.parse_args()
-    machine = _machine()
+    machine = describe_machine()
     ingest = ingest_over_http(args.rows, args.batch, args.connections)
     print(f"ingest: {ingest['rows_per_second']:,.0f} rows/s", file=sys.stderr)
     workspace, load_s = load_million(args.million, 10_000)

@@ -14,6 +14,7 @@ import orjson
 
 from agent.config import ConfigError
 
+from ..console import fail
 from .destination import Destination, EmbeddedWorkspace, ExternalCollector
 from .loader import ScenarioError, load_scenario
 from .runner import RunSummary, run_scenario
@@ -38,14 +39,9 @@ def register(subcommands: Any) -> None:
     run.set_defaults(handler=_run)
 
 
-def _fail(message: str) -> int:
-    print(f"secrmm-sim: {message}", file=sys.stderr)
-    return 2
-
-
 def _run(args: argparse.Namespace) -> int:
     if args.collector and not (args.workspace_id and args.shared_key_file):
-        return _fail("--collector needs --workspace-id and --shared-key-file")
+        return fail("--collector needs --workspace-id and --shared-key-file")
     destination: Destination = (
         ExternalCollector(args.collector, args.workspace_id, args.shared_key_file)
         if args.collector
@@ -65,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
                 ),
             )
     except (ScenarioError, ConfigError, RuntimeError) as err:
-        return _fail(str(err))
+        return fail(str(err))
     elapsed = time.perf_counter() - started
     if args.json:
         payload = {

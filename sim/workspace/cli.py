@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import requests
 
+from ..console import fail
 from .faults import FaultPlan, FaultSpecError, parse_fault
 from .keys import ClientSecret, KeyFileError, SharedKey
 from .kql import KqlQueryError, QueryResult, json_value, run_query, schema_of
@@ -110,16 +111,11 @@ def register(subcommands: Any) -> None:
     query.set_defaults(handler=_query)
 
 
-def _fail(message: str) -> int:
-    print(f"secrmm-sim: {message}", file=sys.stderr)
-    return 2
-
-
 def _serve(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
-        return _fail("--tls-cert and --tls-key go together")
+        return fail("--tls-cert and --tls-key go together")
     if bool(args.client_id) != bool(args.client_secret_file):
-        return _fail("--client-id and --client-secret-file go together")
+        return fail("--client-id and --client-secret-file go together")
     try:
         clients = {}
         if args.client_id:
@@ -142,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         store = Store(settings.workspace_id, args.db)
     except (KeyFileError, FaultSpecError, ValueError, StoreError) as err:
-        return _fail(str(err))
+        return fail(str(err))
     tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     for table in args.migrated:
         store.set_migrated(table)
@@ -156,7 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
             workspace, host=args.host, port=args.port, tls=tls, on_listening=announce
         )
     except OSError as err:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
+        return fail(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     finally:
         store.close()
     return 0
@@ -166,7 +162,7 @@ def _query(args: argparse.Namespace) -> int:
     try:
         result = _run(args)
     except (StoreError, requests.RequestException) as err:
-        return _fail(str(err))
+        return fail(str(err))
     except KqlQueryError as err:
         print(f"{err.code}: {err.message}", file=sys.stderr)
         return 1
