@@ -7,12 +7,13 @@ libbde's format notes): the volume stays a valid FAT32 "discovery volume"
 carries the BitLocker GUID at byte 424 and the offsets of three FVE metadata
 blocks at 440/448/456; each block starts with ``-FVE-FS-``.
 
-The payload is seeded random bytes and the key material is random too: the
-structure is what BitLocker readers recognise, but no key unlocks it.
+Behind the cover file is the stick's real FAT32 volume, encrypted with
+AES-CBC-128 (``fve_crypto.py``): the passphrase (``DeviceSpec.unlock_code``)
+unwraps the VMK, the VMK the FVEK. The volume's first sectors, where the
+discovery volume sits, are kept encrypted at the "volume header" offset. The
+FVE structures go at the end of the partition, where the plain volume is free.
+All keys, GUIDs and nonces come from the seed: same spec, same bytes.
 """
-
-# TODO(#4): a real AES-CBC payload and a passphrase-wrapped VMK/FVEK, so that a
-# reader can unlock the stick with its passphrase.
 
 from __future__ import annotations
 
@@ -21,12 +22,20 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256
 from uuid import UUID
 
 from .catalogue import DeviceSpec
 from .disk import ALIGNMENT_SECTORS, SECTOR, partitioned_disk
 from .fat32 import FileSpec, VolumeSpec, build_fat32
-from .fatread import file_extent
+from .fatread import data_area_end, file_extent
+from .fve_crypto import (
+    encrypt_sectors,
+    fve_datum,
+    key_datum,
+    stretched_passphrase_key,
+    wrap,
+)
 
 __all__ = ["BITLOCKER_GUID", "BitLockerLayout", "bitlocker_to_go_disk"]
 
@@ -34,16 +43,13 @@ BITLOCKER_GUID = UUID("4967d63b-2e29-4ad8-8399-f6a339e3d001")
 FVE_SIGNATURE = b"-FVE-FS-"
 DISCOVERY_OEM = "MSWIN4.1"
 GUID_OFFSET = 424  # in the discovery volume's boot sector
-METADATA_OFFSETS_AT = 440  # three u64 offsets follow the GUID
 BACKUP_BOOT_SECTOR = 6
 COVER_FILE = "COV 0000. BL"
-METADATA_BLOCK_SPACING = 0x10000  # each metadata block gets 64 KiB
+METADATA_BLOCK_SPACING = 0x10000  # each metadata block is a 64 KiB region
 INFORMATION_HEADER = 64
 DATASET_HEADER = 48
 INFORMATION_VERSION = 2  # Windows 7 and later
 STATE_ENCRYPTED = 4
-VOLUME_HEADER_SECTORS = 16
-ENCRYPTION_AES_CBC_128 = 0x8002  # Windows' default for removable drives
 DATASET_VERSION = 1
 VALIDATION_VERSION = 2
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
@@ -57,7 +63,6 @@ class Role:
     VOLUME_MASTER_KEY = 0x0002
     FULL_VOLUME_ENCRYPTION_KEY = 0x0003
     DESCRIPTION = 0x0007
-    VOLUME_HEADER_BLOCK = 0x000F
 
 
 class ValueType:
@@ -65,13 +70,19 @@ class ValueType:
 
     UNICODE = 0x0002
     STRETCH_KEY = 0x0003
-    AES_CCM_ENCRYPTED_KEY = 0x0005
     VOLUME_MASTER_KEY = 0x0008
-    OFFSET_AND_SIZE = 0x000F
+
+
+class KeyType:
+    """What a key datum holds."""
+
+    STRETCH_KEY = 0x1001
+    VMK = 0x2000  # an AES-CCM 256-bit key
+    INTEGRITY_HASH = 0x2005
+    AES_CBC_128 = 0x8002  # Windows' default for removable drives
 
 
 PROTECTOR_PASSWORD = 0x2000
-STRETCH_KEY_TYPE = 0x1001
 DISCOVERY_README = (
     b"This drive is protected by BitLocker To Go.\r\n"
     b"To open it on this computer, type the password in the BitLocker dialog.\r\n"
@@ -83,61 +94,77 @@ class BitLockerLayout:
     """Where the FVE structures sit, in bytes from the volume start."""
 
     metadata_offsets: tuple[int, int, int]
-    volume_header_offset: int
-    payload_size: int
+    volume_header_offset: int  # the encrypted copy of the first sectors
+    volume_header_sectors: int
+    volume_size: int
+
+
+@dataclass(frozen=True)
+class _Keys:
+    fvek: bytes
+    vmk: bytes
+    salt: bytes
+    protector: UUID
+    volume: UUID
+
+    @classmethod
+    def draw(cls, seed: int) -> _Keys:
+        rng = random.Random(f"bitlocker:{seed}")
+        return cls(
+            fvek=rng.randbytes(16),
+            vmk=rng.randbytes(32),
+            salt=rng.randbytes(16),
+            protector=UUID(int=rng.getrandbits(128)),
+            volume=UUID(int=rng.getrandbits(128)),
+        )
 
 
 def _filetime(moment: datetime) -> int:
     return int((moment - FILETIME_EPOCH).total_seconds() * 10_000_000)
 
 
-def _datum(role: int, value_type: int, body: bytes) -> bytes:
-    return struct.pack("<HHHH", 8 + len(body), role, value_type, 1) + body
+def _nonce(counter: int) -> bytes:
+    return struct.pack("<QI", _filetime(CREATED), counter)
 
 
-def _aes_ccm_blob(rng: random.Random, length: int) -> bytes:
-    """Nonce (FILETIME + counter), MAC and ciphertext: random, not a real key."""
-    nonce = struct.pack("<QI", _filetime(CREATED), rng.getrandbits(16))
-    return nonce + rng.randbytes(16) + rng.randbytes(length)
-
-
-def _dataset(rng: random.Random, spec: DeviceSpec) -> bytes:
-    stretch = _datum(
+def _dataset_entries(spec: DeviceSpec, keys: _Keys) -> bytes:
+    stretched = stretched_passphrase_key(spec.unlock_code, keys.salt)
+    stretch = fve_datum(
         Role.PROPERTY,
         ValueType.STRETCH_KEY,
-        struct.pack("<HH", STRETCH_KEY_TYPE, 0) + rng.randbytes(16),
+        struct.pack("<HH", KeyType.STRETCH_KEY, 0) + keys.salt,
     )
-    wrapped_vmk = _datum(
-        Role.PROPERTY, ValueType.AES_CCM_ENCRYPTED_KEY, _aes_ccm_blob(rng, 44)
+    wrapped_vmk = wrap(
+        Role.PROPERTY, stretched, _nonce(1), key_datum(KeyType.VMK, keys.vmk)
     )
     protector = (
-        UUID(int=rng.getrandbits(128)).bytes_le
+        keys.protector.bytes_le
         + struct.pack("<QHH", _filetime(CREATED), 0, PROTECTOR_PASSWORD)
         + stretch
         + wrapped_vmk
     )
+    wrapped_fvek = wrap(
+        Role.FULL_VOLUME_ENCRYPTION_KEY,
+        keys.vmk,
+        _nonce(2),
+        key_datum(KeyType.AES_CBC_128, keys.fvek),
+    )
     label = f"{spec.product} {CREATED:%d/%m/%Y}\0".encode("utf-16-le")
     return (
-        _datum(Role.VOLUME_MASTER_KEY, ValueType.VOLUME_MASTER_KEY, protector)
-        + _datum(
-            Role.FULL_VOLUME_ENCRYPTION_KEY,
-            ValueType.AES_CCM_ENCRYPTED_KEY,
-            _aes_ccm_blob(rng, 44),
-        )
-        + _datum(Role.DESCRIPTION, ValueType.UNICODE, label)
+        fve_datum(Role.VOLUME_MASTER_KEY, ValueType.VOLUME_MASTER_KEY, protector)
+        + wrapped_fvek
+        + fve_datum(Role.DESCRIPTION, ValueType.UNICODE, label)
     )
 
 
-def _metadata_block(
-    layout: BitLockerLayout, entries: bytes, volume_guid: UUID, rng_nonce: int
-) -> bytes:
+def _metadata_block(layout: BitLockerLayout, entries: bytes, keys: _Keys) -> bytes:
     size = DATASET_HEADER + len(entries)
     padding = -(INFORMATION_HEADER + size) % 16
     size += padding
     dataset = (
         struct.pack("<IIII", size, DATASET_VERSION, DATASET_HEADER, size)
-        + volume_guid.bytes_le
-        + struct.pack("<IHHQ", rng_nonce, ENCRYPTION_AES_CBC_128, 0, _filetime(CREATED))
+        + keys.volume.bytes_le
+        + struct.pack("<IHHQ", 4, KeyType.AES_CBC_128, 0, _filetime(CREATED))
         + entries
         + bytes(padding)
     )
@@ -149,32 +176,28 @@ def _metadata_block(
             INFORMATION_VERSION,
             STATE_ENCRYPTED,
             STATE_ENCRYPTED,
-            layout.payload_size,
+            layout.volume_size,  # encrypted up to here: all of it
             0,
-            VOLUME_HEADER_SECTORS,
+            layout.volume_header_sectors,
         )
         + struct.pack("<3Q", *layout.metadata_offsets)
         + struct.pack("<Q", layout.volume_header_offset)
         + dataset
     )
-    integrity = _datum(
-        Role.PROPERTY,
-        ValueType.AES_CCM_ENCRYPTED_KEY,
-        _aes_ccm_blob(random.Random(zlib.crc32(information)), 44),
-    )
+    digest = key_datum(KeyType.INTEGRITY_HASH, sha256(information).digest())
+    integrity = wrap(Role.PROPERTY, keys.vmk, _nonce(3), digest)
     validation = struct.pack(
         "<HHI", 8 + len(integrity), VALIDATION_VERSION, zlib.crc32(information)
     )
     return information + validation + integrity
 
 
-def _discovery_volume(spec: DeviceSpec, size: int, payload_size: int) -> bytes:
-    rng = random.Random(spec.seed)
-    reader = b"MZ" + rng.randbytes(60_000)  # stands in for BitLockerToGo.exe
+def _discovery_volume(spec: DeviceSpec, size: int, cover: bytes) -> bytes:
+    reader = b"MZ" + random.Random(spec.seed).randbytes(60_000)  # BitLockerToGo.exe
     files = (
         FileSpec(path="README.TXT", content=DISCOVERY_README),
         FileSpec(path="BitLockerToGo.exe", content=reader),
-        FileSpec(path=COVER_FILE, content=rng.randbytes(payload_size)),
+        FileSpec(path=COVER_FILE, content=cover),
     )
     return build_fat32(
         VolumeSpec(
@@ -187,25 +210,64 @@ def _discovery_volume(spec: DeviceSpec, size: int, payload_size: int) -> bytes:
     )
 
 
-def bitlocker_to_go_disk(spec: DeviceSpec) -> tuple[bytes, BitLockerLayout]:
-    """The whole disk of a locked BitLocker To Go stick, and where FVE sits."""
-    volume_size = (spec.capacity_mib << 20) - ALIGNMENT_SECTORS * SECTOR
-    payload_size = volume_size - (4 << 20)
-    volume = bytearray(_discovery_volume(spec, volume_size, payload_size))
-    cover_start, _ = file_extent(bytes(volume), COVER_FILE)
-    offsets = tuple(cover_start + i * METADATA_BLOCK_SPACING for i in range(3))
+def _plan(
+    spec: DeviceSpec, volume_size: int, plain: bytes
+) -> tuple[BitLockerLayout, int]:
+    """The layout, and where the cover file ends (the last cluster's end)."""
+    probe = _discovery_volume(spec, volume_size, b"\0")
+    cover_start, _ = file_extent(probe, COVER_FILE)
+    cover_end = data_area_end(probe)
+    header_bytes = cover_start
+    reserved = 3 * METADATA_BLOCK_SPACING + header_bytes
+    first_block = (
+        (cover_end - reserved) // METADATA_BLOCK_SPACING * METADATA_BLOCK_SPACING
+    )
+    if plain[first_block:cover_end].count(0) != cover_end - first_block:
+        raise ValueError(
+            f"{spec.name}: its files reach the last {cover_end - first_block} bytes "
+            "BitLocker needs for its metadata; give the stick a larger capacity_mib"
+        )
+    offsets = tuple(first_block + i * METADATA_BLOCK_SPACING for i in range(3))
     layout = BitLockerLayout(
         metadata_offsets=(offsets[0], offsets[1], offsets[2]),
-        volume_header_offset=cover_start + 3 * METADATA_BLOCK_SPACING,
-        payload_size=payload_size,
+        volume_header_offset=first_block + 3 * METADATA_BLOCK_SPACING,
+        volume_header_sectors=header_bytes // SECTOR,
+        volume_size=volume_size,
     )
-    rng = random.Random(spec.seed ^ 0xB17)
-    volume_guid = UUID(int=rng.getrandbits(128))
-    entries = _dataset(rng, spec)
-    nonce = rng.getrandbits(16)
+    return layout, cover_end
+
+
+def bitlocker_to_go_disk(spec: DeviceSpec) -> tuple[bytes, BitLockerLayout]:
+    """The whole disk of a locked BitLocker To Go stick, and where FVE sits."""
+    if not spec.unlock_code:
+        raise ValueError(f"{spec.name}: a BitLocker stick needs an unlock_code")
+    volume_size = (spec.capacity_mib << 20) - ALIGNMENT_SECTORS * SECTOR
+    plain = build_fat32(
+        VolumeSpec(
+            size_bytes=volume_size,
+            seed=spec.seed,
+            files=spec.files,
+            label=spec.label,
+            hidden_sectors=ALIGNMENT_SECTORS,
+        )
+    )
+    layout, cover_end = _plan(spec, volume_size, plain)
+    keys = _Keys.draw(spec.seed)
+    physical = bytearray(encrypt_sectors(keys.fvek, plain, 0))
+    header = layout.volume_header_offset
+    header_bytes = layout.volume_header_sectors * SECTOR
+    physical[header : header + header_bytes] = encrypt_sectors(
+        keys.fvek, plain[:header_bytes], header // SECTOR
+    )
+    entries = _dataset_entries(spec, keys)
     for offset in layout.metadata_offsets:
-        block = _metadata_block(layout, entries, volume_guid, nonce)
-        volume[offset : offset + len(block)] = block
+        block = _metadata_block(layout, entries, keys).ljust(
+            METADATA_BLOCK_SPACING, b"\0"
+        )
+        physical[offset : offset + METADATA_BLOCK_SPACING] = block
+    cover = bytes(physical[header_bytes:cover_end])
+    volume = bytearray(_discovery_volume(spec, volume_size, cover))
+    volume[cover_end:] = physical[cover_end:]
     recognition = BITLOCKER_GUID.bytes_le + struct.pack("<3Q", *layout.metadata_offsets)
     for sector in (0, BACKUP_BOOT_SECTOR):
         at = sector * SECTOR + GUID_OFFSET

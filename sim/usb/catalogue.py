@@ -131,6 +131,8 @@ CATALOGUE: tuple[DeviceSpec, ...] = (
         scsi_product="DataTraveler G3",
         scsi_revision="PMAP",
         seed=3,
+        label="KINGSTON",
+        files=_sample_files(3),
         unlock_code="correct horse battery staple",
     ),
     DeviceSpec(

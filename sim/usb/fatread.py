@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["file_extent", "read_fat32_files"]
+__all__ = ["data_area_end", "file_extent", "read_fat32_files"]
 
 DIR_ENTRY = 32
 ATTR_VOLUME_ID = 0x08
@@ -21,11 +21,14 @@ class _Volume:
         )
         (fat_sectors,) = struct.unpack_from("<I", volume, 36)
         (root,) = struct.unpack_from("<I", volume, 44)
+        (total_sectors,) = struct.unpack_from("<I", volume, 32)
         self.volume = volume
         self.cluster_bytes: int = sector * cluster_sectors
         self.fat_start: int = reserved * sector
         self.data_start: int = (reserved + fats * fat_sectors) * sector
         self.root: int = root
+        clusters = (total_sectors * sector - self.data_start) // self.cluster_bytes
+        self.data_end: int = self.data_start + clusters * self.cluster_bytes
 
     def chain(self, first: int) -> bytes:
         parts = []
@@ -105,3 +108,8 @@ def file_extent(volume: bytes, path: str) -> tuple[int, int]:
     if path not in extents:
         raise KeyError(f"no file {path!r} on the volume")
     return extents[path]
+
+
+def data_area_end(volume: bytes) -> int:
+    """Byte offset where the last cluster ends (sectors after it belong to none)."""
+    return _Volume(volume).data_end

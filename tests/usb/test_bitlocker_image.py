@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -19,26 +20,36 @@ from sim.usb.fatread import read_fat32_files
 
 
 @pytest.fixture(scope="module")
-def volume() -> bytes:
-    disk, _ = bitlocker_to_go_disk(by_name("bitlocker-stick"))
+def disk() -> bytes:
+    return bitlocker_to_go_disk(by_name("bitlocker-stick"))[0]
+
+
+@pytest.fixture(scope="module")
+def volume(disk: bytes) -> bytes:
     return disk[first_partition(disk).byte_range]
 
 
-def test_same_seed_gives_the_same_image() -> None:
-    spec = by_name("bitlocker-stick")
+@pytest.fixture(scope="module")
+def decrypted(volume: bytes) -> bytes:
+    """The volume as dissect.fve decrypts it with the passphrase (slow: once)."""
+    parsed = BDE(io.BytesIO(volume))
+    parsed.unlock_with_passphrase(by_name("bitlocker-stick").unlock_code)
+    return bytes(parsed.open().read(len(volume)))
 
-    assert bitlocker_to_go_disk(spec)[0] == bitlocker_to_go_disk(spec)[0]
+
+def test_same_seed_gives_the_same_image(disk: bytes) -> None:
+    assert bitlocker_to_go_disk(by_name("bitlocker-stick"))[0] == disk
 
 
 def test_boot_sector_is_a_discovery_volume_pointing_at_fve_blocks(
     volume: bytes,
 ) -> None:
-    _, layout = bitlocker_to_go_disk(by_name("bitlocker-stick"))
+    offsets = struct.unpack_from("<3Q", volume, 440)
 
     assert volume[3:11] == b"MSWIN4.1"
     assert volume[82:90] == b"FAT32   "
     assert volume[424:440] == BITLOCKER_GUID.bytes_le
-    for offset in layout.metadata_offsets:
+    for offset in offsets:
         assert volume[offset : offset + 8] == b"-FVE-FS-"
 
 
@@ -74,11 +85,47 @@ def test_libbde_refuses_to_unlock_with_a_wrong_password(
         reader.close()
 
 
+def test_libbde_unlocks_with_the_passphrase_and_reads_the_stick_files(
+    volume: bytes, tmp_path: Path
+) -> None:
+    spec = by_name("bitlocker-stick")
+    image = tmp_path / "bitlocker.img"
+    image.write_bytes(volume)
+    reader = pybde.volume()
+    reader.set_password(spec.unlock_code)
+
+    reader.open(str(image))
+    try:
+        unlocked = not reader.is_locked()
+        plain = reader.read_buffer_at_offset(reader.get_size(), 0)
+    finally:
+        reader.close()
+
+    assert unlocked
+    assert read_fat32_files(plain) == {f.path: f.content for f in spec.files}
+
+
+def test_dissect_fve_decrypts_the_stick_files(decrypted: bytes) -> None:
+    spec = by_name("bitlocker-stick")
+
+    assert decrypted[3:11] == b"MSDOS5.0"
+    assert read_fat32_files(decrypted) == {f.path: f.content for f in spec.files}
+
+
+def test_dissect_fve_refuses_a_wrong_passphrase(volume: bytes) -> None:
+    parsed = BDE(io.BytesIO(volume))
+
+    with pytest.raises(ValueError, match="passphrase"):
+        parsed.unlock_with_passphrase("not the password")
+    assert not parsed.unlocked
+
+
 def test_dissect_fve_parses_every_metadata_block(volume: bytes) -> None:
     parsed = BDE(io.BytesIO(volume))
 
     assert len(parsed._valid_information) == 3  # every copy passes its CRC32
     assert parsed.version == 2
+    assert parsed.description().startswith("DataTraveler G3")
     assert parsed.encrypted
     assert not parsed.unlocked
     assert parsed.has_passphrase()
@@ -94,15 +141,20 @@ def test_locked_volume_shows_only_the_discovery_files(volume: bytes) -> None:
     assert b"BitLocker To Go" in files["README.TXT"]
 
 
-def test_discovery_volume_passes_fsck(volume: bytes, tmp_path: Path) -> None:
+def test_discovery_and_decrypted_volumes_pass_fsck(
+    volume: bytes, tmp_path: Path
+) -> None:
     fsck = shutil.which("fsck.fat")
     if fsck is None:
         pytest.skip("fsck.fat is missing: apt-get install dosfstools")
-    image = tmp_path / "discovery.img"
-    image.write_bytes(volume)
+    parsed = BDE(io.BytesIO(volume))
+    parsed.unlock_with_passphrase(by_name("bitlocker-stick").unlock_code)
+    discovery, decrypted = tmp_path / "discovery.img", tmp_path / "decrypted.img"
+    discovery.write_bytes(volume)
+    decrypted.write_bytes(parsed.open().read(len(volume)))
 
-    checked = subprocess.run(
-        [fsck, "-n", str(image)], capture_output=True, text=True, check=False
-    )
-
-    assert checked.returncode == 0, checked.stdout
+    for image in (discovery, decrypted):
+        checked = subprocess.run(
+            [fsck, "-n", str(image)], capture_output=True, text=True, check=False
+        )
+        assert checked.returncode == 0, checked.stdout
