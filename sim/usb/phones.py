@@ -16,6 +16,7 @@ import struct
 from .catalogue import DeviceKind, DeviceSpec
 from .descriptors import Configuration, DeviceShape, Endpoint, Interface, TransferType
 from .device import InQueue, RequestKind, Setup, StallError, UsbDevice
+from .fat32 import FileSpec
 from .ptp import DeviceInfo, PtpResponder, StorageInfo
 
 __all__ = ["PhoneDevice", "build_phone"]
@@ -126,7 +127,20 @@ class PhoneDevice(UsbDevice):
         )
         self.responder = PtpResponder(info, storage, spec.files)
         self._outgoing = InQueue()
+        self._events = InQueue()
         self._incoming = bytearray()
+
+    def add_file(self, path: str, content: bytes) -> None:
+        """A file appears on the phone (a photo taken, a download finished).
+
+        The host learns of it through ObjectAdded events on the interrupt pipe.
+        """
+        with self._lock:
+            handles = self.responder.add(FileSpec(path=path, content=content))
+            if self.responder.session is not None:
+                for event in self.responder.object_added_events(handles):
+                    self._events.push(event)
+        self._wake()
 
     def string_descriptor(self, index: int) -> bytes | None:
         if index != MS_OS_STRING_INDEX:
@@ -156,6 +170,7 @@ class PhoneDevice(UsbDevice):
         return super().class_request(setup, data)
 
     def on_reset(self) -> None:
+        self._events.clear()
         self._outgoing.clear()
         self._incoming.clear()
         self.responder.reset()
@@ -176,8 +191,10 @@ class PhoneDevice(UsbDevice):
                 self._outgoing.push(answer)
 
     def transmit(self, address: int, length: int) -> bytes | None:
-        if address in (PTP_EVENTS, USBMUX_BULK_IN):
-            return None  # no events: the URB stays parked
+        if address == PTP_EVENTS:
+            return self._events.take(length)
+        if address == USBMUX_BULK_IN:
+            return None  # usbmux never speaks: the URB stays parked
         if address != PTP_BULK_IN:
             raise StallError(f"no IN endpoint 0x{address:02x}")
         return self._outgoing.take(length)

@@ -19,6 +19,7 @@ from .fat32 import DEFAULT_EPOCH, FileSpec
 __all__ = [
     "ContainerType",
     "DeviceInfo",
+    "Event",
     "Operation",
     "PtpResponder",
     "Response",
@@ -74,6 +75,11 @@ class Response(enum.IntEnum):
     SESSION_ALREADY_OPEN = 0x201E
 
 
+class Event(enum.IntEnum):
+    OBJECT_ADDED = 0x4002
+
+
+NO_TRANSACTION = 0xFFFFFFFF  # an event no command caused
 NEEDS_NO_SESSION = {Operation.GET_DEVICE_INFO, Operation.OPEN_SESSION}
 
 
@@ -126,7 +132,7 @@ class DeviceInfo:
             + ptp_string(self.extension_description)
             + struct.pack("<H", 0)  # functional mode: standard
             + ptp_array("H", operations)
-            + ptp_array("H", [])  # events
+            + ptp_array("H", [int(event) for event in Event])
             + ptp_array("H", [])  # device properties
             + ptp_array("H", [])  # capture formats
             + ptp_array("H", [FORMAT_UNDEFINED, FORMAT_ASSOCIATION, FORMAT_JPEG])
@@ -203,11 +209,12 @@ class PtpResponder:
         self.session: int | None = None
         self.objects: dict[int, _Object] = {}
         for file in files:
-            self._add(file)
+            self.add(file)
 
-    def _add(self, file: FileSpec) -> None:
+    def add(self, file: FileSpec) -> list[int]:
+        """Store ``file`` (and any missing folders); the new objects' handles."""
         *folders, leaf = [part for part in file.path.split("/") if part]
-        parent = 0
+        parent, created = 0, []
         for folder in folders:
             found = next(
                 (
@@ -217,8 +224,24 @@ class PtpResponder:
                 ),
                 None,
             )
-            parent = found.handle if found else self._new(folder, parent, None).handle
-        self._new(leaf, parent, file.content, file.modified)
+            if found is None:
+                found = self._new(folder, parent, None)
+                created.append(found.handle)
+            parent = found.handle
+        created.append(self._new(leaf, parent, file.content, file.modified).handle)
+        return created
+
+    def object_added_events(self, handles: list[int]) -> list[bytes]:
+        """ObjectAdded event containers, as the interrupt pipe carries them."""
+        return [
+            container(
+                ContainerType.EVENT,
+                Event.OBJECT_ADDED,
+                NO_TRANSACTION,
+                struct.pack("<I", handle),
+            )
+            for handle in handles
+        ]
 
     def _new(
         self,

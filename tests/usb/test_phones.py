@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ import usb.util
 
 from sim.usb.bus import UsbBus
 from sim.usb.catalogue import by_name
-from sim.usb.phones import build_phone
+from sim.usb.phones import PhoneDevice, build_phone
 from sim.usb.pyusb_backend import InProcessBackend
 from sim.usb.usbip_client import UsbipClientBackend
 from sim.usb.usbip_server import UsbipServer
@@ -170,3 +171,47 @@ def test_android_phone_lists_its_files_over_usbip(
     assert device.serial_number == by_name("android-phone").serial
     assert description == "Internal shared storage"
     assert set(files) == {f.path for f in by_name("android-phone").files}
+
+
+def _object_added(raw: bytes) -> tuple[int, int]:
+    """(event code, object handle) of an event container."""
+    _length, kind, code, _transaction, handle = struct.unpack("<IHHII", raw)
+    assert kind == 4
+    return code, handle
+
+
+def test_file_added_from_code_raises_an_object_added_event(phones: UsbBus) -> None:
+    phone = phones.attachments()[0].device
+    assert isinstance(phone, PhoneDevice)
+    host = PtpHost(usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8))
+    assert host.run(0x1002, 1)[0] == OK
+
+    phone.add_file("DCIM/Camera/20261203_120000.jpg", b"\xff\xd8new photo")
+    code, handle = _object_added(bytes(host.device.read(0x82, 28, timeout=100)))
+    _, info, _ = host.run(0x1008, handle)
+
+    assert code == 0x4002
+    assert PtpHost.string_at(info, 52)[0] == "20261203_120000.jpg"
+    assert host.run(0x1009, handle)[1] == b"\xff\xd8new photo"
+
+
+def test_event_reaches_a_usbip_importer_waiting_on_the_interrupt_pipe(
+    phones: UsbBus, usbip_phones: UsbipClientBackend
+) -> None:
+    phone = phones.attachments()[0].device
+    assert isinstance(phone, PhoneDevice)
+    host = PtpHost(usb.core.find(backend=usbip_phones, idVendor=0x04E8))
+    assert host.run(0x1002, 1)[0] == OK
+    timer = threading.Timer(
+        0.2,
+        phone.add_file,
+        args=("Download/late.pdf", b"%PDF-1.7"),
+    )
+
+    timer.start()
+    try:
+        event = bytes(host.device.read(0x82, 28, timeout=5000))
+    finally:
+        timer.join()
+
+    assert _object_added(event)[0] == 0x4002

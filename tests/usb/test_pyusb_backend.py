@@ -250,3 +250,25 @@ def test_sync_cache_and_verify_pass_in_range(
 
     assert host.command(bytes([0x35, 0, 0, 0, 0, 0, 0, 0, 8, 0])).status == 0
     assert host.command(bytes([0x2F, 0, 0, 0, 0, 0, 0, 0, 8, 0])).status == 0
+
+
+def test_write_protect_switch_flipped_from_code_reaches_the_host(
+    bus: UsbBus, stick: MassStorageStick
+) -> None:
+    bus.plug(stick)
+    host = BotHost(usb.core.find(backend=InProcessBackend(bus)))
+    host.clear_attention()
+    mode_sense = bytes([0x1A, 0, 0x3F, 0, 192, 0])
+
+    stick.set_write_protect(True)
+    attention = host.command(bytes(6)).status, host.sense()
+    protected = host.command(mode_sense, data_in=192).data[2] & 0x80
+    refused = host.write_blocks(200, bytes(512)).status
+    stick.set_write_protect(False)
+    host.clear_attention()
+    allowed = host.write_blocks(200, bytes(512)).status
+
+    assert attention == (1, (0x06, 0x28, 0x00))
+    assert protected
+    assert refused == 1
+    assert allowed == 0
