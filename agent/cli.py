@@ -329,6 +329,12 @@ def _report(
         f"delivered {result.delivered} records in {result.requests} requests "
         f"({result.retries} retried), {result.quarantined} quarantined, {depth} still spooled"
     ]
+    if result.possible_duplicates:
+        lines.append(
+            f"{result.possible_duplicates} records a stopped shipper had in flight "
+            "were sent again; Azure may have had them already, so they may appear "
+            "twice"
+        )
     if result.held:
         lines.append(f"destination held: {result.held}")
     if result.quarantined:

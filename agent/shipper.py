@@ -28,8 +28,6 @@ __all__ = ["RunResult", "Shipper"]
 logger = logging.getLogger(__name__)
 
 _Batch = list[tuple[int, bytes]]
-#: How often the in-flight count shown by ``status`` is refreshed, in seconds.
-_STATE_INTERVAL = 1.0
 #: How often an idle shipper looks at the spool again, in seconds.
 _POLL_SECONDS = 0.02
 
@@ -40,6 +38,9 @@ class RunResult:
     quarantined: int = 0
     requests: int = 0
     retries: int = 0
+    #: Records a crashed shipper had in flight, sent again now: Azure may
+    #: already have them, so they may arrive twice.
+    possible_duplicates: int = 0
     #: Set when the destination was held: what is wrong and what to do.
     held: str | None = None
     errors: dict[str, int] = field(default_factory=dict)
@@ -73,11 +74,12 @@ class Shipper:
         self.result = RunResult()
         self._lock = threading.Lock()
         self._held = threading.Event()
-        self._in_flight = 0
-        self._state_written = 0.0
+        #: First and last spool id of each batch in flight, by first id.
+        self._in_flight: dict[int, tuple[int, int, int]] = {}
 
     def run(self) -> RunResult:
         """Ship until the spool is empty, the destination is held, or ``stop`` is set."""
+        self._recover()
         cursor = 0
         slots = threading.Semaphore(self.settings.concurrency)
         futures: list[Future[None]] = []
@@ -91,15 +93,32 @@ class Shipper:
                     self.stop.wait(_POLL_SECONDS)
                     continue
                 slots.acquire()
-                self._track(len(batch))
+                self._track(batch, leased=True)
                 future = pool.submit(self._deliver, batch)
                 future.add_done_callback(lambda _: slots.release())
                 futures.append(future)
                 futures = [f for f in futures if not f.done()]
             for future in futures:
                 future.result()
-        self.spool.set_state(in_flight=0, shipper_pid=None)
+        self.spool.set_state(in_flight=0, in_flight_ranges=[], shipper_pid=None)
         return self.result
+
+    def _recover(self) -> None:
+        """Count what a crashed shipper had in flight: it goes again, maybe twice.
+
+        The caller holds the spool's shipping lock, so any earlier shipper is
+        gone; one that ended cleanly left no ranges behind.
+        """
+        ranges = self.spool.state().get("in_flight_ranges") or []
+        resent = self.spool.count_between(ranges) if ranges else 0
+        if resent:
+            logger.warning(
+                "the previous shipper stopped with %d records in flight; they are "
+                "sent again and may arrive twice",
+                resent,
+            )
+            self.spool.bump("possible_duplicates", resent)
+        self.result.possible_duplicates = resent
 
     def _next_batch(self, cursor: int) -> tuple[_Batch, int]:
         """The next batch after ``cursor``. While a producer is still spooling,
@@ -178,7 +197,7 @@ class Shipper:
                     if self._hold(part, verdict, answer, holds):
                         pending.appendleft(part)
         finally:
-            self._track(-len(batch))
+            self._track(batch, leased=False)
 
     def _hold(self, part: _Batch, verdict: Verdict, answer: Answer, holds: int) -> bool:
         """Handle an auth or config fault; True to try the part again."""
@@ -236,15 +255,20 @@ class Shipper:
         logger.info("request %s: %s", answer.request_id, text.strip())
         self.spool.set_state(last_error=text.strip(), last_error_at=time.time())
 
-    def _track(self, change: int) -> None:
+    def _track(self, batch: _Batch, *, leased: bool) -> None:
+        """Record which ids are in flight before they are sent (and after), so a
+        restart after a crash knows which records Azure may already have."""
+        first, last = batch[0][0], batch[-1][0]
         with self._lock:
-            self._in_flight += change
-            now = time.monotonic()
-            if now - self._state_written < _STATE_INTERVAL:
-                return
-            self._state_written = now
-            in_flight = self._in_flight
-        self.spool.set_state(in_flight=in_flight, shipper_pid=os.getpid())
+            if leased:
+                self._in_flight[first] = (first, last, len(batch))
+            else:
+                del self._in_flight[first]
+            self.spool.set_state(
+                in_flight=sum(n for _, _, n in self._in_flight.values()),
+                in_flight_ranges=[[f, la] for f, la, _ in self._in_flight.values()],
+                shipper_pid=os.getpid(),
+            )
 
 
 def _too_large(size: int) -> Verdict:

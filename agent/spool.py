@@ -247,6 +247,28 @@ class Spool:
                 [(name, json.dumps(value)) for name, value in values.items()],
             )
 
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, value FROM state").fetchall()
+        return {name: json.loads(value) for name, value in rows}
+
+    def count_between(self, ranges: Iterable[Sequence[int]]) -> int:
+        """How many spooled records have ids within these ``[first, last]`` ranges."""
+        total = 0
+        with self._lock:
+            for first, last in ranges:
+                (count,) = self._db.execute(
+                    "SELECT count(*) FROM records WHERE id BETWEEN ? AND ?",
+                    (first, last),
+                ).fetchone()
+                total += count
+        return total
+
+    def bump(self, name: str, amount: int) -> None:
+        """Add to a counter shown by ``status``."""
+        with self._transaction() as db:
+            _bump(db, name, amount)
+
     def stats(self) -> SpoolStats:
         with self._lock:
             depth, oldest = self._db.execute(
@@ -256,10 +278,7 @@ class Spool:
                 "SELECT count(*) FROM quarantine"
             ).fetchone()
             counters = dict(self._db.execute("SELECT name, value FROM counters"))
-            state = {
-                name: json.loads(value)
-                for name, value in self._db.execute("SELECT name, value FROM state")
-            }
+        state = self.state()
         return SpoolStats(
             depth=depth,
             oldest_age=None if oldest is None else max(0.0, time.time() - oldest),
