@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import logging
 import struct
+from collections import deque
 from dataclasses import dataclass
 
 from .descriptors import (
@@ -25,6 +26,7 @@ from .scsi import ScsiLogicalUnit
 __all__ = [
     "BULK_IN",
     "BULK_OUT",
+    "BotFault",
     "BulkOnlyDevice",
     "CommandBlockWrapper",
     "CswStatus",
@@ -52,6 +54,14 @@ class CswStatus(enum.IntEnum):
     PASSED = 0
     FAILED = 1
     PHASE_ERROR = 2
+
+
+class BotFault(enum.Enum):
+    """A misbehaviour to inject into the next command, as flaky sticks do."""
+
+    PHASE_ERROR = "phase-error"  # stall the data phase, then CSW status 2
+    STALL = "stall"  # stall both pipes until Reset Recovery
+    SILENCE = "silence"  # never answer: the host times out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +147,12 @@ class BulkOnlyDevice(UsbDevice):
         self._pending_write: CommandBlockWrapper | None = None
         self._write_buffer = bytearray()
         self._awaiting_reset = False
+        self._faults: deque[BotFault] = deque()
+
+    def inject_fault(self, fault: BotFault) -> None:
+        """Make the next command (after any queued faults) fail this way."""
+        with self._lock:
+            self._faults.append(fault)
 
     # ---- class requests ------------------------------------------------------
     def class_request(self, setup: Setup, data: bytes) -> bytes:
@@ -201,6 +217,9 @@ class BulkOnlyDevice(UsbDevice):
         self._run(cbw, payload)
 
     def _run(self, cbw: CommandBlockWrapper, data_out: bytes) -> None:
+        if self._faults:
+            self._misbehave(self._faults.popleft(), cbw)
+            return
         reply = self.units[cbw.lun].execute(cbw.cdb, data_out)
         produced = len(reply.data)
         expected = cbw.data_length
@@ -221,6 +240,20 @@ class BulkOnlyDevice(UsbDevice):
         else:
             residue = 0 if reply.ok else expected
         self._outgoing.push(command_status_wrapper(cbw.tag, residue, status))
+
+    def _misbehave(self, fault: BotFault, cbw: CommandBlockWrapper) -> None:
+        logger.info("%s: injected %s on tag %d", self.serial, fault.value, cbw.tag)
+        if fault is BotFault.STALL:
+            self._awaiting_reset = True
+            self.halt(BULK_IN)
+            self.halt(BULK_OUT)
+        elif fault is BotFault.PHASE_ERROR:
+            if cbw.data_in and cbw.data_length:
+                self.halt(BULK_IN)
+            residue = cbw.data_length
+            self._outgoing.push(
+                command_status_wrapper(cbw.tag, residue, CswStatus.PHASE_ERROR)
+            )
 
     def _reset_transport(self) -> None:
         self._outgoing.clear()
