@@ -53,6 +53,10 @@ def test_guide_scenario_gives_each_vendor_query_the_expected_rows(
     )
     summary, _ = runs[path.stem]
     assert summary.failed_expectations == {}
+    # The expect block is complete: every query it does not list returns nothing.
+    assert summary.queries == {
+        query: scenario.expect.get(query, 0) for query in summary.queries
+    }
     assert summary.still_spooled == 0
     assert summary.delivered == summary.events == summary.stored
     assert summary.queries[target] > 0 or scenario.expect.get(target) == 0
