@@ -82,7 +82,7 @@ class _World:
         self.specs: dict[str, DeviceSpec] = {}
         self.devices: dict[str, Any] = {}
 
-    def spec(self, name: str, line: int) -> DeviceSpec:
+    def spec(self, name: str) -> DeviceSpec:
         if name not in self.specs:
             declared = self.declared[name]
             try:
@@ -96,8 +96,8 @@ class _World:
             self.specs[name] = spec
         return self.specs[name]
 
-    def device(self, name: str, line: int) -> tuple[DeviceSpec, Any]:
-        spec = self.spec(name, line)
+    def device(self, name: str) -> tuple[DeviceSpec, Any]:
+        spec = self.spec(name)
         if name not in self.devices:
             self.devices[name] = build_device(spec)
         return spec, self.devices[name]
@@ -151,7 +151,7 @@ def run_scenario(
             if declared.mdm_user:
                 inventory.enrol(
                     managed_device(
-                        world.spec(name, declared.line),
+                        world.spec(name),
                         declared.mdm_user,
                         scenario.start,
                         seed,
@@ -161,6 +161,12 @@ def run_scenario(
         fleet = _install(world, scenario, pipeline, GraphMdmClient(mdm.graph_url), seed)
         steps = list(scenario.timeline)
         if fleet:
+            for step in steps:
+                if step.at is None:
+                    raise ScenarioError(
+                        f"{scenario.path}:{step.line}: in a fleet scenario every step "
+                        "says when it happens (at: HH:MM), to fall into the generated day"
+                    )
             world.declared.update(fleet_devices([name for name, _ in fleet], seed))
             _allow_corporate_sticks(world, fleet)
             steps = sorted(
@@ -333,12 +339,12 @@ def _act(world: _World, step: Step, host_name: str | None) -> timedelta | None:
     elif action == "log_off":
         host.log_off(str(arguments["user"]))
     elif action == "plug":
-        spec, device = world.device(str(arguments["device"]), step.line)
+        spec, device = world.device(str(arguments["device"]))
         host.plug(spec, device)
     elif action == "unplug":
-        host.unplug(world.spec(str(arguments["device"]), step.line).serial)
+        host.unplug(world.spec(str(arguments["device"])).serial)
     elif action == "unlock":
-        host.unlock_bitlocker(world.spec(str(arguments["device"]), step.line).serial)
+        host.unlock_bitlocker(world.spec(str(arguments["device"])).serial)
     elif action == "copy":
         modified = arguments.get("modified")
         last_write = (
@@ -376,7 +382,7 @@ def _act(world: _World, step: Step, host_name: str | None) -> timedelta | None:
                 f"no virtual machine {arguments['to']!r}; list it under the host's guests"
             )
         host.pass_through(
-            world.spec(str(arguments["device"]), step.line).serial,
+            world.spec(str(arguments["device"])).serial,
             guest,
             str(arguments.get("hypervisor", "Hyper-V")),
         )
