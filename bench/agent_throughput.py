@@ -223,6 +223,7 @@ def main() -> int:
         title = f"{args.latency * 1000:.0f} ms added per request"
         scenarios.append((title, args.latency, "5000:0", False))
     tables = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         key = base64.b64encode(os.urandom(64)).decode()
@@ -252,7 +253,8 @@ def main() -> int:
                     mock.terminate()
                     mock.wait(timeout=30)
             tables.append((title, summarise(runs)))
-    report = render(args, tables)
+    load = (load_before, os.getloadavg()[0])
+    report = render(args, tables, load)
     print(report)
     if args.out:
         Path(args.out).write_text(report, encoding="utf-8")
@@ -314,7 +316,11 @@ def measure(
     return rows
 
 
-def render(args: argparse.Namespace, tables: list[tuple[str, list[Summary]]]) -> str:
+def render(
+    args: argparse.Namespace,
+    tables: list[tuple[str, list[Summary]]],
+    load: tuple[float, float],
+) -> str:
     command = (
         f"python bench/agent_throughput.py --records {args.records} "
         f"--baseline-batches {args.baseline_batches} --latency {args.latency:g} "
@@ -327,7 +333,8 @@ def render(args: argparse.Namespace, tables: list[tuple[str, list[Summary]]]) ->
         f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: nproc {os.cpu_count()}, {cpu_model()}, Python "
         f"{platform.python_version()}; the mock workspace runs in its own process "
-        "on the same machine, which other work was sharing",
+        "on the same machine, which other work was sharing (1-minute load "
+        f"average {load[0]:.1f} before, {load[1]:.1f} after)",
         "- secrmm-agent runs with its defaults: spool fsync on, up to 5000 records "
         "or 10 MB a post, 4 posts in flight; `send --wait` spools and ships at once.",
         "- Delivered = read from JSON lines, (agent: validated and spooled with "
