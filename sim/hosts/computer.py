@@ -168,7 +168,7 @@ class WindowsComputer:
             size=size,
             last_write=last_write,
             program=program,
-            pid=self._pid(program),
+            pid=self._new_pid(),
         )
         monitor = self._agent()
         if not monitor.authorize_write(write):
@@ -179,7 +179,7 @@ class WindowsComputer:
 
     def run_program(self, user: str, path: str) -> bool:
         start = ProgramStart(
-            account=self._acting(user), drive=path[:2], path=path, pid=self._pid(path)
+            account=self._acting(user), drive=path[:2], path=path, pid=self._new_pid()
         )
         return self._agent().authorize_program(start)
 
@@ -189,7 +189,7 @@ class WindowsComputer:
             drive=path[:2],
             path=path,
             program=program,
-            pid=self._pid(program),
+            pid=self._new_pid(),
         )
         return self._agent().authorize_document(document)
 
@@ -277,7 +277,8 @@ class WindowsComputer:
             raise HostError(f"no device {serial} is plugged into {self.fqdn}")
         return plugged
 
-    def _pid(self, program: str) -> int:
+    def _new_pid(self) -> int:
+        """The next process id; Windows hands them out in steps of four."""
         self._next_pid += 4 * (1 + self._random.randrange(50))
         return self._next_pid
 
