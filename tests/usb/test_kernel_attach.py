@@ -34,6 +34,9 @@ GUEST_LIMIT_S = 150
 
 GUEST_SCRIPT = """
 port={port}
+listed=$(usbip --tcp-port $port list -r 10.0.2.2 2>/dev/null | grep -c '(08/06/50)')
+echo  # end any console line a kernel message left open
+echo "E2E listed $listed"
 for busid in 1-1 1-2 1-3; do
   usbip --tcp-port $port attach -r 10.0.2.2 -b $busid 2>&1 | sed 's/^/E2E attach: /'
 done
@@ -124,6 +127,7 @@ def test_kernel_mounts_sticks_reads_writes_and_sees_bitlocker(
     facts = _run_guest(script, tmp_path)
 
     read_only = by_name("readonly-stick").serial
+    assert facts["listed"] == "3"  # usbip list -r: three Mass Storage interfaces
     assert facts[f"disk-SanDisk-{stick.serial}"] == "ro=0"
     assert facts[f"disk-SanDisk-{read_only}"] == "ro=1"
     probe = [f"{opcode:02X}" for opcode in stick.unit.commands_seen[:16]]
