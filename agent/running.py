@@ -6,6 +6,7 @@ record is never in two requests at once; a second shipper waits its turn.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import signal
 import subprocess
@@ -62,31 +63,58 @@ def ship(
     spool.set_state(held=None)
     sink = make_sink(settings)
     stop = threading.Event()
-    _stop_on_signals(stop)
     intake_open = threading.Event()
     shipper = Shipper(spool, sink, settings, stop=stop, intake_open=intake_open)
-    try:
-        if produce is None:
-            return shipper.run()
-        intake_open.set()
-        worker = threading.Thread(target=shipper.run, name="shipper")
-        worker.start()
+    with _stop_on_signals(stop), contextlib.closing(sink):
+        return _run(shipper, stop, intake_open, produce)
+
+
+def _run(
+    shipper: Shipper,
+    stop: threading.Event,
+    intake_open: threading.Event,
+    produce: Callable[[], Any] | None,
+) -> RunResult:
+    if produce is None:
+        return shipper.run()
+    failures: list[BaseException] = []
+
+    def run() -> None:
         try:
-            produce()
-        finally:
-            intake_open.clear()
-            worker.join()
-        return shipper.result
+            shipper.run()
+        except BaseException as err:  # re-raised in the calling thread below
+            failures.append(err)
+            stop.set()
+
+    intake_open.set()
+    worker = threading.Thread(target=run, name="shipper")
+    worker.start()
+    try:
+        produce()
     finally:
-        sink.close()
+        intake_open.clear()
+        worker.join()
+    if failures:
+        raise failures[0]
+    return shipper.result
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` while inside; the old handlers come back."""
+
     def handler(signum: int, frame: Any) -> None:
         stop.set()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handler)
+    previous = {
+        signum: signal.signal(signum, handler)
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def start_background(settings: Settings) -> int:
