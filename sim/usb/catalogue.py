@@ -63,6 +63,8 @@ class DeviceSpec:
     label: str = "NO NAME"
     files: tuple[FileSpec, ...] = ()
     read_only: bool = False
+    # Older Android kernels put MTP on a vendor interface FF/FF/00 (usb.md 4.1).
+    legacy_mtp_interface: bool = False
     # The PIN or passphrase that unlocks an encrypted stick: public test data.
     unlock_code: str = ""
 
@@ -168,6 +170,22 @@ CATALOGUE: tuple[DeviceSpec, ...] = (
                 path="DCIM/Camera/20261201_101500.jpg", content=b"\xff\xd8" * 9000
             ),
             FileSpec(path="Download/contract.pdf", content=b"%PDF-1.7\n" * 300),
+        ),
+    ),
+    DeviceSpec(
+        name="legacy-android-phone",
+        kind=DeviceKind.ANDROID_PHONE,
+        description="Sony Xperia Mini Pro: MTP on a vendor interface (FF/FF/00)",
+        vendor_id=0x0FCE,
+        product_id=0x0166,
+        bcd_device=0x0100,
+        manufacturer="Sony Ericsson",
+        product="SK17i",
+        serial="0123456789ABCDEF",
+        seed=7,
+        legacy_mtp_interface=True,
+        files=(
+            FileSpec(path="DCIM/100ANDRO/DSC_0001.JPG", content=b"\xff\xd8" * 4000),
         ),
     ),
     DeviceSpec(

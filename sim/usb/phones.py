@@ -1,7 +1,9 @@
 """Phones: an Android MTP phone and an iPhone-style PTP camera (usb.md section 4).
 
 Both expose a Still Image interface (06/01/01) with bulk IN, bulk OUT and an
-interrupt IN event pipe. The Android phone names it "MTP" and answers the
+interrupt IN event pipe (older Android kernels used a vendor interface,
+FF/FF/00, instead: ``DeviceSpec.legacy_mtp_interface``). The Android phone
+names it "MTP" and answers the
 Microsoft OS 1.0 descriptors (string 0xEE, then the Extended Compat ID
 "MTP"), which is how Windows binds its MTP driver without an INF. The iPhone
 has no MTP and no OS string (it STALLs 0xEE); Windows shows it as a PTP
@@ -25,6 +27,8 @@ CLASS_STILL_IMAGE = 0x06
 SUBCLASS_STILL_IMAGE_CAPTURE = 0x01
 PROTOCOL_PIMA_15740 = 0x01
 CLASS_VENDOR = 0xFF
+SUBCLASS_VENDOR = 0xFF
+PROTOCOL_VENDOR_MTP = 0x00
 SUBCLASS_APPLE_USBMUX = 0xFE
 PROTOCOL_APPLE_USBMUX = 0x02
 PTP_BULK_IN = 0x81
@@ -53,12 +57,13 @@ def _bulk(address: int) -> Endpoint:
 
 def _phone_shape(spec: DeviceSpec) -> DeviceShape:
     android = spec.kind is DeviceKind.ANDROID_PHONE
+    vendor_mtp = android and spec.legacy_mtp_interface
     interfaces = [
         Interface(
             number=0,
-            interface_class=CLASS_STILL_IMAGE,
-            subclass=SUBCLASS_STILL_IMAGE_CAPTURE,
-            protocol=PROTOCOL_PIMA_15740,
+            interface_class=CLASS_VENDOR if vendor_mtp else CLASS_STILL_IMAGE,
+            subclass=SUBCLASS_VENDOR if vendor_mtp else SUBCLASS_STILL_IMAGE_CAPTURE,
+            protocol=PROTOCOL_VENDOR_MTP if vendor_mtp else PROTOCOL_PIMA_15740,
             name="MTP" if android else "PTP",
             endpoints=(
                 _bulk(PTP_BULK_IN),

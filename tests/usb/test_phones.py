@@ -215,3 +215,25 @@ def test_event_reaches_a_usbip_importer_waiting_on_the_interrupt_pipe(
         timer.join()
 
     assert _object_added(event)[0] == 0x4002
+
+
+def test_legacy_android_phone_speaks_mtp_on_a_vendor_interface(bus: UsbBus) -> None:
+    bus.plug(build_phone(by_name("legacy-android-phone")))
+    device = usb.core.find(backend=InProcessBackend(bus))
+    device.set_configuration()
+    interface = device.get_active_configuration()[(0, 0)]
+    os_string = bytes(device.ctrl_transfer(0x80, 0x06, 0x03EE, 0, 0x12))
+    compat = bytes(device.ctrl_transfer(0xC0, os_string[16], 0, 0x0004, 0x28))
+
+    description, files = _listing(PtpHost(device))
+
+    triple = (
+        interface.bInterfaceClass,
+        interface.bInterfaceSubClass,
+        interface.bInterfaceProtocol,
+    )
+    assert triple == (0xFF, 0xFF, 0x00)
+    assert usb.util.get_string(device, interface.iInterface) == "MTP"
+    assert compat[18:21] == b"MTP"
+    assert description == "Internal shared storage"
+    assert list(files) == ["DCIM/100ANDRO/DSC_0001.JPG"]
