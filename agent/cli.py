@@ -150,7 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = {f.name for f in fields(Settings)}
     try:
         settings = load_settings(
-            options.get("config"), {k: v for k, v in options.items() if k in names}
+            options.get("config"),
+            {k: v for k, v in options.items() if k in names},
+            destination=args.command != "status",
         )
     except ConfigError as err:
         return _fail(str(err))

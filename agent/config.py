@@ -246,6 +246,10 @@ class Settings:
             )
         if self.batch_records < 1 or self.batch_bytes < 1 or self.concurrency < 1:
             raise ConfigError("batch_records, batch_bytes and concurrency must be >= 1")
+        return self
+
+    def check_destination(self) -> Settings:
+        """Refuse a destination no request could reach; return self."""
         if self.resolved_api == API_DATA_COLLECTOR:
             if not _GUID.fullmatch(self.workspace_id):
                 raise ConfigError(
@@ -305,8 +309,14 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         ) from None
 
 
-def load_settings(path: str | None, overrides: Mapping[str, Any]) -> Settings:
-    """Settings from the TOML file at ``path`` (if any), then ``overrides`` (flags)."""
+def load_settings(
+    path: str | None, overrides: Mapping[str, Any], *, destination: bool = True
+) -> Settings:
+    """Settings from the TOML file at ``path`` (if any), then ``overrides`` (flags).
+
+    ``destination`` False skips the workspace checks, for commands that only
+    read the spool (``status``).
+    """
     values: dict[str, Any] = {}
     if path:
         try:
@@ -335,4 +345,5 @@ def load_settings(path: str | None, overrides: Mapping[str, Any]) -> Settings:
         name: _coerce(name, value, getattr(defaults, name))
         for name, value in values.items()
     }
-    return replace(defaults, **coerced).check()
+    settings = replace(defaults, **coerced).check()
+    return settings.check_destination() if destination else settings

@@ -267,3 +267,8 @@ def test_json_output_is_one_object_per_command(flags, tmp_path):
     assert json.loads(spooled.stdout)["spooled"]["spooled"] == 20
     requeued = _agent("requeue", "--wait", "--json", *flags, check=0)
     assert json.loads(requeued.stdout)["requeued"] == 0
+
+
+def test_status_needs_only_the_spool(tmp_path):
+    done = _agent("status", "--json", "--spool", tmp_path / "spool.db", check=0)
+    assert json.loads(done.stdout)["depth"] == 0
