@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import signal
 import subprocess
 import sys
@@ -40,7 +41,8 @@ def make_sink(settings: Settings) -> Sink:
 @contextmanager
 def ship_lock(spool_path: str) -> Iterator[None]:
     """Hold the spool's shipping lock; the kernel drops it if the process dies."""
-    with open(spool_path + ".lock", "a+b") as handle:
+    descriptor = os.open(spool_path + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    with os.fdopen(descriptor, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -133,7 +135,10 @@ def start_background(settings: Settings) -> int:
             command += [flag, ",".join(value)]
         else:
             command += [flag, str(value)]
-    with open(settings.spool + ".log", "ab") as log:
+    descriptor = os.open(
+        settings.spool + ".log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600
+    )
+    with os.fdopen(descriptor, "ab") as log:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             command,
             stdin=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ move, and the record is then sent again: a duplicate, never a loss.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -91,6 +92,8 @@ class Spool:
         self.path = path
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Records name users, hosts and files: only the owner may read them.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             self._db = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
             )

@@ -127,3 +127,10 @@ def test_ids_are_never_reused_after_the_spool_empties(tmp_path):
         spool.ack([record_id for record_id, _ in first])
         spool.append([b"3"])
         assert [body for _, body in spool.take(first[-1][0], 10)] == [b"3"]
+
+
+def test_a_new_spool_is_readable_by_its_owner_only(tmp_path):
+    path = tmp_path / "spool.db"
+    with Spool(str(path)) as spool:
+        spool.append([b'{"User":"CONTOSO\\\\ann"}'])
+    assert path.stat().st_mode & 0o077 == 0
