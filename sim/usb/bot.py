@@ -144,8 +144,8 @@ class BulkOnlyDevice(UsbDevice):
             raise ValueError("a mass-storage device needs at least one logical unit")
         self.units = units
         self._outgoing = InQueue()
-        self._pending_write: CommandBlockWrapper | None = None
-        self._write_buffer = bytearray()
+        self._awaiting_data_out: CommandBlockWrapper | None = None
+        self._data_out = bytearray()
         self._awaiting_reset = False
         self._faults: deque[BotFault] = deque()
 
@@ -181,8 +181,8 @@ class BulkOnlyDevice(UsbDevice):
             raise StallError(f"no OUT endpoint 0x{address:02x}")
         if self._awaiting_reset:
             return
-        if self._pending_write is not None:
-            self._collect_write(data)
+        if self._awaiting_data_out is not None:
+            self._collect_data_out(data)
             return
         cbw = CommandBlockWrapper.parse(data)
         if cbw is None:
@@ -195,7 +195,7 @@ class BulkOnlyDevice(UsbDevice):
             self.halt(BULK_OUT)
             return
         if not cbw.data_in and cbw.data_length:
-            self._pending_write = cbw
+            self._awaiting_data_out = cbw
             return
         self._run(cbw, b"")
 
@@ -205,15 +205,15 @@ class BulkOnlyDevice(UsbDevice):
         return self._outgoing.take(length)
 
     # ---- the command phases ----------------------------------------------------------
-    def _collect_write(self, data: bytes) -> None:
-        cbw = self._pending_write
+    def _collect_data_out(self, data: bytes) -> None:
+        cbw = self._awaiting_data_out
         assert cbw is not None
-        self._write_buffer += data
-        if len(self._write_buffer) < cbw.data_length:
+        self._data_out += data
+        if len(self._data_out) < cbw.data_length:
             return
-        payload = bytes(self._write_buffer)
-        self._pending_write = None
-        self._write_buffer.clear()
+        payload = bytes(self._data_out)
+        self._awaiting_data_out = None
+        self._data_out.clear()
         self._run(cbw, payload)
 
     def _run(self, cbw: CommandBlockWrapper, data_out: bytes) -> None:
@@ -257,6 +257,6 @@ class BulkOnlyDevice(UsbDevice):
 
     def _reset_transport(self) -> None:
         self._outgoing.clear()
-        self._pending_write = None
-        self._write_buffer.clear()
+        self._awaiting_data_out = None
+        self._data_out.clear()
         self._awaiting_reset = False

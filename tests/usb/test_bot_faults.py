@@ -68,3 +68,17 @@ def test_silence_times_out_and_reset_recovery_revives_the_stick(
     _reset_recovery(host)
 
     assert host.command(INQUIRY, data_in=36).status == 0
+
+
+def test_invalid_cbw_stalls_bulk_in_until_reset_recovery(host: BotHost) -> None:
+    host.device.write(host.bulk_out, b"NOT A CBW".ljust(31, b"\0"))
+
+    with pytest.raises(usb.core.USBError) as first:
+        host.device.read(host.bulk_in, 13)
+    host.device.clear_halt(host.bulk_in)
+    with pytest.raises(usb.core.USBError) as second:
+        host.device.read(host.bulk_in, 13)
+    _reset_recovery(host)
+
+    assert first.value.errno == second.value.errno == 32
+    assert host.command(INQUIRY, data_in=36).status == 0
