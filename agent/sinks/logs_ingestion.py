@@ -41,7 +41,7 @@ FIELD_LIMIT_BYTES = 65_536
 #: Renew a token this long before it expires, or at half its life if shorter.
 TOKEN_EARLY_SECONDS = 300.0
 #: Speed over size: the limit is counted before compression anyway.
-GZIP_LEVEL = 5
+GZIP_LEVEL = 1
 
 
 class TokenError(RuntimeError):
