@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ ATTACH = ROOT.parent / "shared/tools/kernel-attach.sh"
 KERNEL_DIR = Path(os.environ.get("KDIR", Path(tempfile.gettempdir()) / "usbip-kernel"))
 WRITTEN_BY_LINUX = "written by the Linux kernel\n"
 GUEST_LIMIT_S = 150
+WRITE_10 = 0x2A
 
 GUEST_SCRIPT = """
 port={port}
@@ -56,6 +58,7 @@ for dir in /sys/block/sd*; do
     echo "E2E readme $(md5sum < /mnt/README.TXT | cut -c1-32)"
     printf '{written}' > /mnt/FROMLNX.TXT
     sync; umount /mnt && echo "E2E unmounted"
+    writable=$disk
   fi
   if [ "$vendor" = Kingston ]; then
     echo "E2E oem $(dd if=/dev/${{disk}}1 bs=1 skip=3 count=8 2>/dev/null)"
@@ -63,6 +66,10 @@ for dir in /sys/block/sd*; do
     echo "E2E fve $fve"
   fi
 done
+i=0
+while [ $i -lt 30 ] && [ -e /sys/block/$writable ]; do sleep 1; i=$((i+1)); done
+echo
+if [ -e /sys/block/$writable ]; then echo "E2E pulled no"; else echo "E2E pulled yes"; fi
 echo "E2E done"
 """
 
@@ -77,6 +84,17 @@ def _missing_tools() -> list[str]:
     return missing
 
 
+def _pull_after_unmount(
+    bus: UsbBus, stick: MassStorageStick, done: threading.Event
+) -> None:
+    """Unplug the stick once Linux has written to it and allowed removal again."""
+    while not done.wait(0.2):
+        unit = stick.unit
+        if WRITE_10 in unit.commands_seen and not unit.prevent_removal:
+            bus.unplug("1-1")
+            return
+
+
 @pytest.fixture
 def served_sticks() -> Iterator[tuple[UsbipServer, MassStorageStick]]:
     missing = _missing_tools()
@@ -88,8 +106,15 @@ def served_sticks() -> Iterator[tuple[UsbipServer, MassStorageStick]]:
     bus.plug(stick)
     bus.plug(build_stick(by_name("readonly-stick")))
     bus.plug(build_stick(by_name("bitlocker-stick")))
+    done = threading.Event()
+    puller = threading.Thread(target=_pull_after_unmount, args=(bus, stick, done))
     with UsbipServer(bus, host="127.0.0.1", port=0) as server:
-        yield server, stick
+        puller.start()
+        try:
+            yield server, stick
+        finally:
+            done.set()
+            puller.join()
 
 
 def _run_guest(script: str, tmp_path: Path) -> dict[str, str]:
@@ -111,7 +136,7 @@ def _run_guest(script: str, tmp_path: Path) -> dict[str, str]:
     return dict(line.partition(" ")[::2] for line in lines)
 
 
-def test_kernel_mounts_sticks_reads_writes_and_sees_bitlocker(
+def test_kernel_mounts_writes_sees_bitlocker_and_notices_the_unplug(
     served_sticks: tuple[UsbipServer, MassStorageStick], tmp_path: Path
 ) -> None:
     server, stick = served_sticks
@@ -140,3 +165,4 @@ def test_kernel_mounts_sticks_reads_writes_and_sees_bitlocker(
     assert facts["disk-Kingston-"] == "ro=0"
     assert facts["oem"] == "MSWIN4.1"
     assert facts["fve"] == "-FVE-FS-"
+    assert facts["pulled"] == "yes"  # closing the USB/IP socket is an unplug
