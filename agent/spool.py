@@ -97,6 +97,7 @@ class Spool:
             self._db = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
             )
+            # TODO(#3): give free pages back when idle (docs/agent.md).
             self._db.execute("PRAGMA journal_mode=WAL")
             self._fsync = fsync
             self._db.executescript(_SCHEMA)
