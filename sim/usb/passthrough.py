@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from .bus import Attachment, BusError, UsbBus
 from .descriptors import Configuration, DeviceShape
 from .device import UsbDevice
+from .sticks import MassStorageStick
 
 __all__ = ["Hypervisor", "Passthrough", "PassthroughRecord", "RedirectedDrive"]
 
@@ -181,7 +182,7 @@ class Passthrough:
 
     def _redirect(self, device: UsbDevice) -> RedirectedDrive:
         size = 0
-        medium = getattr(device, "medium", None)
+        medium = device.medium if isinstance(device, MassStorageStick) else None
         if medium is not None:
             size = medium.blocks * medium.block_size
         drive = RedirectedDrive(name=f"E on {self.host_name}", size_bytes=size)
