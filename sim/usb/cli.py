@@ -59,10 +59,14 @@ def _fail(message: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     bus = UsbBus()
+    if len(args.devices) > bus.ports:
+        return _fail(
+            f"one bus has {bus.ports} ports: serve at most {bus.ports} devices"
+        )
     try:
         specs = [resolve_device(argument) for argument in args.devices]
         devices = [build_device(spec) for spec in specs]
-    except (DeviceFileError, NotImplementedError, ValueError) as err:
+    except (DeviceFileError, ValueError) as err:
         return _fail(str(err))
     try:
         server = UsbipServer(bus, host=args.host, port=args.port)
