@@ -272,3 +272,28 @@ def test_write_protect_switch_flipped_from_code_reaches_the_host(
     assert protected
     assert refused == 1
     assert allowed == 0
+
+
+def test_windows_probe_sequence_succeeds_after_one_sense(
+    bus: UsbBus, stick: MassStorageStick
+) -> None:
+    """Get Max LUN, INQUIRY, READ FORMAT CAPACITIES, READ CAPACITY, READ(10) LBA 0."""
+    bus.plug(stick)
+    device = usb.core.find(backend=InProcessBackend(bus))
+    host = BotHost(device)
+
+    max_lun = bytes(device.ctrl_transfer(0xA1, 0xFE, 0, 0, 1))
+    inquiry = host.command(bytes([0x12, 0, 0, 0, 36, 0]), data_in=36).status
+    formats = host.command(bytes([0x23] + [0] * 6 + [0, 252, 0]), data_in=252)
+    attention = host.sense()
+    retried = host.command(bytes([0x23] + [0] * 6 + [0, 252, 0]), data_in=252)
+    capacity = host.command(bytes([0x25] + [0] * 9), data_in=8).status
+    boot_sector = host.read_blocks(0, 1)
+
+    assert max_lun == b"\x00"
+    assert inquiry == 0
+    assert formats.status == 1
+    assert attention == (0x06, 0x29, 0x00)
+    assert retried.status == 0
+    assert capacity == 0
+    assert boot_sector[510:] == b"\x55\xaa"
