@@ -49,3 +49,18 @@ def test_demo_text_output_never_shows_a_secret() -> None:
     assert "never shown" in done.stdout
     assert "SharedKey" not in done.stdout + done.stderr
     assert "Bearer" not in done.stdout + done.stderr
+
+
+def test_a_closed_pipe_ends_the_command_quietly() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # the reader goes away, as `| head -1` does
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0
+    assert "Traceback" not in stderr
