@@ -271,3 +271,19 @@ def test_stopping_during_a_long_retry_after_keeps_every_record_spooled(
     assert not worker.is_alive()
     assert shipper.result.retries >= 1
     assert (stats.depth, stats.quarantined) == (50, 0)
+
+
+def test_retry_after_is_really_waited_out(make_settings, make_workspace):
+    workspace = make_workspace("503:0.6,retry-after=0.25", seed=4)
+    with CollectorServer(workspace) as server:
+        settings = make_settings(endpoint=server.url, batch_records=1000)
+        _spool(settings, _records(10))  # one batch: its retries run one after another
+        started = time.monotonic()
+        result, _, _ = _ship(settings)
+        elapsed = time.monotonic() - started
+        server.check()
+    faulted = len(workspace.requests("Status = 503"))
+    assert faulted >= 1
+    assert result.retries == faulted
+    assert elapsed >= 0.25 * faulted
+    assert len(stored_messages(workspace)) == 10
