@@ -1,10 +1,11 @@
 """A scripted morning at Contoso for the demo: every vendor query gets rows.
 
 Four computers, three users, seven devices. Times are anchored to the run so
-health and last-day queries see fresh data; everything else is fixed.
-
-# TODO(#5): replace with a scenario file run by the scenario engine, which
-# will also own the wording chosen below for undocumented events.
+health and last-day queries see fresh data; everything else is fixed. The
+records are written out as the agent's monitor would emit them, so that the
+demo can show ``secrmm-agent send`` shipping a file of them; the wording of
+undocumented events comes from :mod:`agent.undocumented`, as the monitor's does.
+(``fixtures/scenarios`` drives the monitor itself.)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agent.records import SecRMMRecord
+from agent.undocumented import defender_message, passthrough_message, vm_drive
 
 __all__ = ["demo_records"]
 
@@ -175,9 +177,9 @@ def _story() -> list[tuple[int, str, tuple[str, str], dict[str, object]]]:
             {
                 "event": "EXTERNAL",
                 **_KINGSTON,
-                "message": "Microsoft Defender Antivirus found "
-                "Trojan:Win32/Wacatac.B!ml in E:\\tools\\setup.exe "
-                "and quarantined it",
+                "message": defender_message(
+                    "Trojan:Win32/Wacatac.B!ml", "E:\\tools\\setup.exe", "quarantined"
+                ),
             },
         ),
         (18, _ENGINEERING, _BOB, {"event": "OFFLINE", **_KINGSTON}),
@@ -213,11 +215,12 @@ def _story() -> list[tuple[int, str, tuple[str, str], dict[str, object]]]:
             {
                 "event": "EXTERNAL",
                 **_SANDISK,
-                "message": "ONLINE: SanDisk Cruzer Glide USB Device passed "
-                "through to Virtual Machine VM-BUILD01 (Hyper-V)",
+                "message": passthrough_message(
+                    "SanDisk Cruzer Glide USB Device", "VM-BUILD01", "Hyper-V"
+                ),
             },
         ),
-        (51, _GUEST, _ADMIN, {"event": "ONLINE", **_SANDISK, "drive": "E:^"}),
+        (51, _GUEST, _ADMIN, {"event": "ONLINE", **_SANDISK, "drive": vm_drive("E:")}),
         (
             60,
             _ENGINEERING,
