@@ -350,6 +350,7 @@ def _report(
 def _status(settings: Settings, args: argparse.Namespace) -> int:
     with Spool(settings.spool, fsync=settings.fsync) as spool:
         stats = spool.stats()
+        groups = spool.quarantine_summary()
         entries = spool.quarantined(limit=5)
     state = stats.state
     pid = state.get("shipper_pid")
@@ -362,6 +363,7 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
         "held": state.get("held"),
         "last_error": state.get("last_error"),
         "counters": stats.counters,
+        "quarantine_by_error": groups,
         "recent_quarantine": [
             {k: v for k, v in asdict(e).items() if k != "body"} for e in entries
         ],
@@ -384,6 +386,13 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     ]
     if state.get("held"):
         lines.append(f"destination held: {state['held']}")
+    for group in groups:
+        lines.append(
+            f"  {group['count']} quarantined for {group['error']} "
+            f"({group['status'] or 'not sent'}): {group['advice']}"
+        )
+    if entries:
+        lines.append("latest quarantined:")
     for entry in entries:
         lines.append(
             f"  quarantined {entry.error} ({entry.status or 'not sent'}): "

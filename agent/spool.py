@@ -251,6 +251,18 @@ class Spool:
                 [(name, json.dumps(value)) for name, value in values.items()],
             )
 
+    def quarantine_summary(self) -> list[dict[str, Any]]:
+        """Quarantined records grouped by Azure's answer, largest group first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT error, status, advice, count(*) AS n FROM quarantine"
+                " GROUP BY error, status, advice ORDER BY n DESC"
+            ).fetchall()
+        return [
+            {"error": error, "status": status, "advice": advice, "count": count}
+            for error, status, advice, count in rows
+        ]
+
     def state(self) -> dict[str, Any]:
         with self._lock:
             rows = self._db.execute("SELECT name, value FROM state").fetchall()

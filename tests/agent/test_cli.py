@@ -144,6 +144,14 @@ def test_invalid_lines_are_kept_in_quarantine_with_their_reason(flags, tmp_path)
     _agent("send", path, "--wait", *flags)
     status = json.loads(_agent("status", "--json", *flags).stdout)
     assert status["quarantined"] == 2
+    assert status["quarantine_by_error"] == [
+        {
+            "error": "InvalidRecord",
+            "status": None,
+            "advice": "fix the line and send it again",
+            "count": 2,
+        }
+    ]
     reasons = [entry["message"] for entry in status["recent_quarantine"]]
     assert any("line 2" in reason and "not valid JSON" in reason for reason in reasons)
     assert any("line 3" in reason and "'Bogus'" in reason for reason in reasons)
