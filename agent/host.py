@@ -14,6 +14,7 @@ from typing import Protocol
 
 __all__ = [
     "Account",
+    "DefenderFinding",
     "DocumentOpen",
     "FileWrite",
     "HostView",
@@ -81,6 +82,15 @@ class DocumentOpen:
     pid: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class DefenderFinding:
+    """What Microsoft Defender reports about one file on a removable drive."""
+
+    threat: str
+    path: str
+    action: str = "quarantined"
+
+
 class HostView(Protocol):
     """The agent's questions to its host."""
 
@@ -102,4 +112,8 @@ class HostView(Protocol):
 
     def mount_of(self, serial: str) -> Mount | None:
         """Where the removable device with USB serial ``serial`` is mounted."""
+        ...
+
+    def defender_scan(self, drive: str) -> Sequence[DefenderFinding]:
+        """Have Microsoft Defender scan ``drive`` now (secRMM's ScanDevice)."""
         ...

@@ -75,6 +75,11 @@ class Monitor:
         elif device.encryption is Encryption.BITLOCKER:
             info = BITLOCKER_LOCKED
         self._device_event("ONLINE", device.serial, additional_program_info=info)
+        if mount is not None and self.policy.switch("ScanDevice"):
+            for finding in self.host.defender_scan(mount.drive):
+                self.defender_finding(
+                    mount.drive, finding.threat, finding.path, finding.action
+                )
 
     def bitlocker_unlocked(self, serial: str) -> None:
         """The user typed the BitLocker password: a second ONLINE, no OFFLINE between."""

@@ -24,6 +24,8 @@ are listed here so this stays the one index:
   semicolons; ``SERIAL:DOMAIN\\user`` limits one to a user (``policy.Policy``).
 - Intune is asked about a phone only while ``RequireMDMEnrollment`` is on
   (``monitor.Monitor.device_arrived``).
+- ``ScanDevice`` on: Defender scans each arriving drive; every finding is an
+  EXTERNAL event after the ONLINE (``monitor.Monitor.device_arrived``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -10,11 +11,14 @@ import requests
 
 from agent.mdm import GraphMdmClient, mdm_info
 from agent.monitor import Monitor
+from agent.policy import Policy
 from sim.hosts.computer import WindowsComputer
+from sim.hosts.defender import EICAR_THREAT, eicar
 from sim.hosts.fleet import domain_users, plan_fleet
 from sim.hosts.mdm import MdmInventory, MdmServer
 from sim.scenarios.enrolment import managed_device
 from sim.usb.catalogue import by_name
+from sim.usb.fat32 import FileSpec
 
 
 def _fleet_bytes(seed: int) -> bytes:
@@ -104,3 +108,45 @@ def test_an_unreachable_mdm_service_is_reported_not_fatal() -> None:
     assert (
         GraphMdmClient("http://127.0.0.1:9", timeout=0.5).managed_devices("X") is None
     )
+
+
+def _scanning_computer(records: list[dict[str, str | int]]) -> WindowsComputer:
+    clock = lambda: datetime(2026, 12, 1, 9, tzinfo=UTC)  # noqa: E731
+    computer = WindowsComputer(
+        fqdn="PC2.contoso.com",
+        users=domain_users(["bob"], "contoso.com", 1),
+        clock=clock,
+    )
+    computer.install_agent(
+        Monitor(computer, records.append, policy=Policy({"ScanDevice": "on"}))
+    )
+    computer.log_on("bob")
+    return computer
+
+
+def test_defender_reads_the_stick_over_usb_and_finds_the_test_file() -> None:
+    records: list[dict[str, str | int]] = []
+    computer = _scanning_computer(records)
+    stick = by_name("stick")
+    infected = dataclasses.replace(
+        stick, files=(*stick.files, FileSpec(path="tools/eicar.com", content=eicar()))
+    )
+    computer.plug(infected)
+    events = [(record["Event"], record["Message"]) for record in records]
+    assert events == [
+        ("ONLINE", ""),
+        (
+            "EXTERNAL",
+            f"Microsoft Defender Antivirus found {EICAR_THREAT} in "
+            "E:\\tools\\eicar.com and quarantined it",
+        ),
+    ]
+
+
+def test_defender_finds_nothing_on_a_clean_stick_or_one_it_cannot_read() -> None:
+    records: list[dict[str, str | int]] = []
+    computer = _scanning_computer(records)
+    computer.plug(by_name("stick"))
+    computer.plug(by_name("bitlocker-stick"))  # locked: no FAT volume to read
+    assert [record["Event"] for record in records] == ["ONLINE", "ONLINE"]
+    assert computer.defender_scan("Z:") == []

@@ -13,15 +13,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import usb.core
+import usb.util
+
 from agent.devices.model import RemovableDevice
 from agent.devices.watcher import DeviceWatcher
-from agent.host import Account, DocumentOpen, FileWrite, Mount, ProgramStart
+from agent.host import (
+    Account,
+    DefenderFinding,
+    DocumentOpen,
+    FileWrite,
+    Mount,
+    ProgramStart,
+)
 from agent.monitor import Monitor
 from sim.usb.bus import UsbBus
 from sim.usb.catalogue import DeviceKind, DeviceSpec
 from sim.usb.device import UsbDevice
 from sim.usb.factory import build_device
 from sim.usb.pyusb_backend import InProcessBackend
+
+from .defender import scan_device
 
 __all__ = ["HostError", "User", "WindowsComputer"]
 
@@ -104,6 +116,18 @@ class WindowsComputer:
     def mount_of(self, serial: str) -> Mount | None:
         plugged = self._plugged.get(serial)
         return plugged.mount if plugged else None
+
+    def defender_scan(self, drive: str) -> Sequence[DefenderFinding]:
+        """Defender reads the drive over USB, as Windows would, and scans it."""
+        plugged = next(
+            (p for p in self._plugged.values() if p.mount.drive == drive), None
+        )
+        if plugged is None or not plugged.spec.kind.is_storage:
+            return []
+        for device in usb.core.find(find_all=True, backend=self.watcher.backend):
+            if usb.util.get_string(device, device.iSerialNumber) == plugged.spec.serial:
+                return scan_device(device, drive)
+        return []
 
     # ---- what users and administrators do -------------------------------------------
     def install_agent(self, monitor: Monitor) -> None:

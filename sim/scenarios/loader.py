@@ -16,6 +16,7 @@ The language (``fixtures/scenarios/*.yaml`` are examples)::
     devices:
       alice-stick: {catalogue: stick, serial: 4C530001060623106322}
       pixel: {catalogue: android-phone, mdm: bob} # enrolled in Intune to bob
+      found: {catalogue: stick, infected: true}   # holds the EICAR test file
     timeline:
       - {at: "08:05", host: FIN-LT042, log_on: alice}
       - plug: alice-stick                         # the host carries over
@@ -46,7 +47,7 @@ _TIME_OF_DAY = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
 _TOP = {"scenario", "seed", "start", "step", "domain", "hosts", "fleet", "devices",
         "timeline", "expect", "expect_rows"}  # fmt: skip
 _HOST_KEYS = {"name", "users", "guests", "policy", "virtual", "domain"}
-_DEVICE_KEYS = {"catalogue", "serial", "mdm"}
+_DEVICE_KEYS = {"catalogue", "serial", "mdm", "infected"}
 _STEP_KEYS = {"at", "after", "host"}
 
 
@@ -265,6 +266,7 @@ def _device(reader: _Reader, name: str, value: Any, line: int) -> DeviceDecl:
         catalogue=str(reader.required(device, "catalogue", f"device {name!r}")),
         serial=str(device["serial"]) if "serial" in device else None,
         mdm_user=str(device["mdm"]) if "mdm" in device else None,
+        infected=bool(device.get("infected", False)),
         line=device.line,
     )
 

@@ -61,6 +61,8 @@ class DeviceDecl:
     serial: str | None = None
     #: Intune's view of a phone: None when not enrolled.
     mdm_user: str | None = None
+    #: Carries the EICAR test file (tools/eicar.com) for Defender to find.
+    infected: bool = False
     line: int = 0
 
 

@@ -22,10 +22,12 @@ from agent.monitor import Monitor
 from agent.policy import Policy
 from agent.undocumented import PROPERTY_CHANGED_BY_CONSOLE
 from sim.hosts.computer import HostError, WindowsComputer
+from sim.hosts.defender import eicar
 from sim.hosts.fleet import domain_users, plan_fleet
 from sim.hosts.mdm import MdmInventory, MdmServer
 from sim.usb.catalogue import DeviceSpec, by_name
 from sim.usb.factory import build_device
+from sim.usb.fat32 import FileSpec
 from sim.vendor_queries import VENDOR_QUERIES
 
 from .destination import Destination
@@ -93,6 +95,9 @@ class _World:
                 ) from None
             if declared.serial:
                 spec = dataclasses.replace(spec, serial=declared.serial)
+            if declared.infected:
+                test_file = FileSpec(path="tools/eicar.com", content=eicar())
+                spec = dataclasses.replace(spec, files=(*spec.files, test_file))
             self.specs[name] = spec
         return self.specs[name]
 
