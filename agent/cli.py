@@ -11,7 +11,6 @@ import argparse
 import getpass
 import json
 import logging
-import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from .retry import Action, classify
 from .running import make_sink, ship, ship_lock, sink_class, start_background
 from .shipper import RunResult
 from .spool import Spool, SpoolError
+from .status import status_data, status_text
 
 __all__ = ["main"]
 
@@ -349,64 +349,6 @@ def _report(
 
 def _status(settings: Settings, args: argparse.Namespace) -> int:
     with Spool(settings.spool, fsync=settings.fsync) as spool:
-        stats = spool.stats()
-        groups = spool.quarantine_summary()
-        entries = spool.quarantined(limit=5)
-    state = stats.state
-    pid = state.get("shipper_pid")
-    in_flight = state.get("in_flight", 0) if pid and _alive(pid) else 0
-    data = {
-        "depth": stats.depth,
-        "oldest_age_seconds": stats.oldest_age,
-        "in_flight": in_flight,
-        "quarantined": stats.quarantined,
-        "held": state.get("held"),
-        "last_error": state.get("last_error"),
-        "counters": stats.counters,
-        "quarantine_by_error": groups,
-        "recent_quarantine": [
-            {k: v for k, v in asdict(e).items() if k != "body"} for e in entries
-        ],
-    }
-    lines = [
-        f"spooled: {stats.depth}"
-        + (
-            f" (oldest {stats.oldest_age:.0f} s)"
-            if stats.oldest_age is not None
-            else ""
-        ),
-        f"in flight: {in_flight}",
-        f"quarantined: {stats.quarantined}",
-        "so far: "
-        + (
-            ", ".join(f"{n} {name}" for name, n in sorted(stats.counters.items()))
-            or "nothing yet"
-        ),
-        f"last error: {state.get('last_error') or 'none'}",
-    ]
-    if state.get("held"):
-        lines.append(f"destination held: {state['held']}")
-    for group in groups:
-        lines.append(
-            f"  {group['count']} quarantined for {group['error']} "
-            f"({group['status'] or 'not sent'}): {group['advice']}"
-        )
-    if entries:
-        lines.append("latest quarantined:")
-    for entry in entries:
-        lines.append(
-            f"  quarantined {entry.error} ({entry.status or 'not sent'}): "
-            f"{entry.message or '-'}; {entry.advice} [request {entry.request_id or '-'}]"
-        )
-    _output(args, data, "\n".join(lines))
+        data = status_data(spool)
+    _output(args, data, status_text(data))
     return EXIT_OK
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
