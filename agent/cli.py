@@ -261,9 +261,15 @@ def _send(settings: Settings, args: argparse.Namespace) -> int:
                     _output(args, spooled, "")
                 return EXIT_OK
             return _background(settings, args, spooled)
-        with ship_lock(settings.spool):
-            result = ship(settings, spool, produce=produce)
-            depth = spool.stats().depth
+        with ship_lock(settings.spool, wait=False) as mine:
+            if mine:
+                result = ship(settings, spool, produce=produce)
+        if not mine:
+            # Another shipper is busy: acknowledge the records first, then queue.
+            produce()
+            with ship_lock(settings.spool):
+                result = ship(settings, spool)
+        depth = spool.stats().depth
     return _report(args, result, depth, {"spooled": asdict(intake[0])})
 
 

@@ -39,13 +39,21 @@ def make_sink(settings: Settings) -> Sink:
 
 
 @contextmanager
-def ship_lock(spool_path: str) -> Iterator[None]:
-    """Hold the spool's shipping lock; the kernel drops it if the process dies."""
+def ship_lock(spool_path: str, *, wait: bool = True) -> Iterator[bool]:
+    """Hold the spool's shipping lock; the kernel drops it if the process dies.
+
+    Yields whether it is held: with ``wait`` False, False when another
+    shipper has it.
+    """
     descriptor = os.open(spool_path + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
     with os.fdopen(descriptor, "r+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from agent.running import ship_lock
+from agent.spool import Spool
 from sim.workspace.server import CollectorServer
 
 from .conftest import WORKSPACE_ID, stored_messages, write_secret
@@ -282,3 +284,28 @@ def test_json_output_is_one_object_per_command(flags, tmp_path):
 def test_status_needs_only_the_spool(tmp_path):
     done = _agent("status", "--json", "--spool", tmp_path / "spool.db", check=0)
     assert json.loads(done.stdout)["depth"] == 0
+
+
+def test_send_acknowledges_records_even_while_another_shipper_holds_the_spool(
+    flags, tmp_path, workspace
+):
+    records = _write_records(tmp_path / "r.jsonl", 50)
+    spool_path = str(tmp_path / "spool.db")
+    with ship_lock(spool_path):
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "agent", "send", str(records), "--wait"]
+            + [str(flag) for flag in flags],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        acknowledged = sender.stdout.readline()
+        with Spool(spool_path) as spool:
+            waiting = spool.stats().depth
+        assert sender.poll() is None  # still queued behind the lock
+    rest, _ = sender.communicate(timeout=60)
+    assert "spooled 50 records durably" in acknowledged
+    assert waiting == 50
+    assert sender.returncode == 0
+    assert "delivered 50 records" in rest
+    assert len(stored_messages(workspace)) == 50
