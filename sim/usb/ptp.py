@@ -44,6 +44,10 @@ FORMAT_ASSOCIATION = 0x3001
 FORMAT_JPEG = 0x3801
 ASSOCIATION_GENERIC_FOLDER = 0x0001
 UNKNOWN_FREE_OBJECTS = 0xFFFFFFFF
+DEVICE_FRIENDLY_NAME = 0xD402  # MTP device property: the name hosts show
+DATATYPE_STRING = 0xFFFF
+PROPERTY_GET_ONLY = 0x00
+FORM_NONE = 0x00
 
 
 class ContainerType(enum.IntEnum):
@@ -63,6 +67,8 @@ class Operation(enum.IntEnum):
     GET_OBJECT_HANDLES = 0x1007
     GET_OBJECT_INFO = 0x1008
     GET_OBJECT = 0x1009
+    GET_DEVICE_PROP_DESC = 0x1014
+    GET_DEVICE_PROP_VALUE = 0x1015
 
 
 class Response(enum.IntEnum):
@@ -72,6 +78,7 @@ class Response(enum.IntEnum):
     OPERATION_NOT_SUPPORTED = 0x2005
     INVALID_STORAGE_ID = 0x2008
     INVALID_OBJECT_HANDLE = 0x2009
+    DEVICE_PROP_NOT_SUPPORTED = 0x200A
     SESSION_ALREADY_OPEN = 0x201E
 
 
@@ -122,8 +129,15 @@ class DeviceInfo:
     model: str
     version: str
     serial: str
+    friendly_name: str = ""  # MTP DeviceFriendlyName; the model when empty
     vendor_extension: int = MICROSOFT_VENDOR_EXTENSION
     extension_description: str = "microsoft.com: 1.0; android.com: 1.0;"
+
+    @property
+    def device_properties(self) -> list[int]:
+        """MTP's DeviceFriendlyName, for MTP devices only."""
+        mtp = self.vendor_extension == MICROSOFT_VENDOR_EXTENSION
+        return [DEVICE_FRIENDLY_NAME] if mtp else []
 
     def dataset(self) -> bytes:
         operations = [int(op) for op in Operation]
@@ -133,7 +147,7 @@ class DeviceInfo:
             + struct.pack("<H", 0)  # functional mode: standard
             + ptp_array("H", operations)
             + ptp_array("H", [int(event) for event in Event])
-            + ptp_array("H", [])  # device properties
+            + ptp_array("H", self.device_properties)
             + ptp_array("H", [])  # capture formats
             + ptp_array("H", [FORMAT_UNDEFINED, FORMAT_ASSOCIATION, FORMAT_JPEG])
             + ptp_string(self.manufacturer)
@@ -299,6 +313,11 @@ class PtpResponder:
         first = params[0] if params else 0
         if operation is Operation.GET_DEVICE_INFO:
             return Response.OK, self.info.dataset(), ()
+        if operation in (
+            Operation.GET_DEVICE_PROP_DESC,
+            Operation.GET_DEVICE_PROP_VALUE,
+        ):
+            return self._device_property(operation, first)
         if operation is Operation.OPEN_SESSION:
             if self.session is not None:
                 return Response.SESSION_ALREADY_OPEN, None, (self.session,)
@@ -329,6 +348,19 @@ class PtpResponder:
         if item.content is None:
             return Response.INVALID_OBJECT_HANDLE, None, ()
         return Response.OK, item.content, ()
+
+    def _device_property(
+        self, operation: Operation, code: int
+    ) -> tuple[Response, bytes | None, tuple[int, ...]]:
+        if code not in self.info.device_properties:
+            return Response.DEVICE_PROP_NOT_SUPPORTED, None, ()
+        name = ptp_string(self.info.friendly_name or self.info.model)
+        if operation is Operation.GET_DEVICE_PROP_VALUE:
+            return Response.OK, name, ()
+        head = struct.pack(
+            "<HHB", DEVICE_FRIENDLY_NAME, DATATYPE_STRING, PROPERTY_GET_ONLY
+        )
+        return Response.OK, head + name + name + bytes([FORM_NONE]), ()
 
     def _handles(self, parent: int) -> list[int]:
         if parent == ANY_PARENT:

@@ -1,21 +1,17 @@
 """A real Linux kernel (under qemu) attaches simulated devices over USB/IP.
 
-The guest runs ``usbip attach`` against our in-process server, so the
-kernel's vhci-hcd, usb-storage, sd and vfat drivers do the work. Needs root,
-qemu, busybox and usbip (``.ci/install-kernel-deps.sh`` provides them and the
-kernel); skipped with the reason when they are missing.
+The guest (the kernel and initramfs of ``../shared/tools/kernel-initramfs.sh``,
+booted by the ``run_guest`` fixture) runs ``usbip attach`` against our
+in-process server, so the kernel's vhci-hcd, usb-storage, sd and vfat drivers
+do the work. Needs root, qemu and busybox (``.ci/install-kernel-deps.sh``
+provides them and the kernel); skipped with the reason when they are missing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -27,11 +23,9 @@ from sim.usb.usbip_server import UsbipServer
 
 pytestmark = pytest.mark.kernel
 
-ROOT = Path(__file__).resolve().parents[2]
-ATTACH = ROOT.parent / "shared/tools/kernel-attach.sh"
-KERNEL_DIR = Path(os.environ.get("KDIR", Path(tempfile.gettempdir()) / "usbip-kernel"))
+GuestRunner = Callable[..., dict[str, str]]  # the run_guest fixture (conftest.py)
+
 WRITTEN_BY_LINUX = "written by the Linux kernel\n"
-GUEST_LIMIT_S = 150
 WRITE_10 = 0x2A
 
 GUEST_SCRIPT = """
@@ -74,16 +68,6 @@ echo "E2E done"
 """
 
 
-def _missing_tools() -> list[str]:
-    tools = ("qemu-system-x86_64", "busybox", "usbip")
-    missing = [tool for tool in tools if shutil.which(tool) is None]
-    if not (KERNEL_DIR / "vmlinuz").is_file():
-        missing.append(f"a kernel in {KERNEL_DIR}")
-    if not ATTACH.is_file():
-        missing.append(str(ATTACH))
-    return missing
-
-
 def _pull_after_unmount(
     bus: UsbBus, stick: MassStorageStick, done: threading.Event
 ) -> None:
@@ -97,10 +81,6 @@ def _pull_after_unmount(
 
 @pytest.fixture
 def served_sticks() -> Iterator[tuple[UsbipServer, MassStorageStick]]:
-    missing = _missing_tools()
-    if missing or os.geteuid() != 0:
-        reason = ", ".join(missing) if missing else "root"
-        pytest.skip(f"kernel attach needs {reason}: run .ci/install-kernel-deps.sh")
     bus = UsbBus()
     stick = build_stick(by_name("stick"))
     bus.plug(stick)
@@ -117,27 +97,8 @@ def served_sticks() -> Iterator[tuple[UsbipServer, MassStorageStick]]:
             puller.join()
 
 
-def _run_guest(script: str, tmp_path: Path) -> dict[str, str]:
-    guest = tmp_path / "guest.sh"
-    guest.write_text(script)
-    finished = subprocess.run(
-        [str(ATTACH), "1-1", "0", str(GUEST_LIMIT_S)],
-        env=dict(os.environ, E2E_SCRIPT=str(guest)),
-        capture_output=True,
-        text=True,
-        timeout=GUEST_LIMIT_S + 60,
-        check=False,
-    )
-    lines = [
-        line[4:] for line in finished.stdout.splitlines() if line.startswith("E2E ")
-    ]
-    assert "done" in lines, finished.stdout + finished.stderr
-    print("\n".join(lines))  # shown by pytest when an assertion fails
-    return dict(line.partition(" ")[::2] for line in lines)
-
-
 def test_kernel_mounts_writes_sees_bitlocker_and_notices_the_unplug(
-    served_sticks: tuple[UsbipServer, MassStorageStick], tmp_path: Path
+    served_sticks: tuple[UsbipServer, MassStorageStick], run_guest: GuestRunner
 ) -> None:
     server, stick = served_sticks
     bitlocker = by_name("bitlocker-stick")
@@ -149,7 +110,7 @@ def test_kernel_mounts_writes_sees_bitlocker_and_notices_the_unplug(
         fve_sector=layout.metadata_offsets[0] // 512,
     )
 
-    facts = _run_guest(script, tmp_path)
+    facts = run_guest(script)
 
     read_only = by_name("readonly-stick").serial
     assert facts["listed"] == "3"  # usbip list -r: three Mass Storage interfaces

@@ -237,3 +237,18 @@ def test_legacy_android_phone_speaks_mtp_on_a_vendor_interface(bus: UsbBus) -> N
     assert compat[18:21] == b"MTP"
     assert description == "Internal shared storage"
     assert list(files) == ["DCIM/100ANDRO/DSC_0001.JPG"]
+
+
+def test_mtp_phone_names_itself_and_the_ptp_camera_does_not(phones: UsbBus) -> None:
+    backend = InProcessBackend(phones)
+    android = PtpHost(usb.core.find(backend=backend, idVendor=0x04E8))
+    iphone = PtpHost(usb.core.find(backend=backend, idVendor=0x05AC))
+    android.run(0x1002, 1)
+    iphone.run(0x1002, 1)
+
+    status, name, _ = android.run(0x1015, 0xD402)  # GetDevicePropValue(FriendlyName)
+    refused = iphone.run(0x1015, 0xD402)[0]
+
+    assert status == OK
+    assert PtpHost.string_at(name, 0)[0] == "SAMSUNG_Android"
+    assert refused == 0x200A  # DevicePropNotSupported
