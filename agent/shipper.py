@@ -101,6 +101,10 @@ class Shipper:
             for future in futures:
                 future.result()
         self.spool.set_state(in_flight=0, in_flight_ranges=[], shipper_pid=None)
+        if not self.stop.is_set():
+            freed = self.spool.compact()
+            if freed:
+                logger.info("gave %d bytes of free spool space back", freed)
         return self.result
 
     def _recover(self) -> None:

@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS state (
 """
 
 
+#: Free space in the spool file above which an idle shipper gives it back.
+COMPACT_OVER_BYTES = 256 * 1024 * 1024
+
+
 class SpoolError(RuntimeError):
     """The spool file cannot be opened or written."""
 
@@ -97,7 +101,8 @@ class Spool:
             self._db = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
             )
-            # TODO(#3): give free pages back when idle (docs/agent.md).
+            # Lets compact() give free pages back; takes effect on a new file.
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._fsync = fsync
             self._db.executescript(_SCHEMA)
@@ -250,6 +255,24 @@ class Spool:
                 " DO UPDATE SET value = excluded.value",
                 [(name, json.dumps(value)) for name, value in values.items()],
             )
+
+    def compact(self, *, over_bytes: int = COMPACT_OVER_BYTES) -> int:
+        """Give free space back to the file system once over ``over_bytes``.
+
+        A burst leaves the file at its largest size; SQLite would reuse the
+        pages, but an agent that once spooled an outage should not keep
+        gigabytes. Returns the bytes given back.
+        """
+        with self._lock:
+            (free,) = self._db.execute("PRAGMA freelist_count").fetchone()
+            (page,) = self._db.execute("PRAGMA page_size").fetchone()
+            if free * page <= over_bytes:
+                return 0
+            # executescript steps the pragma to the end; execute frees one page.
+            self._db.executescript("PRAGMA incremental_vacuum;")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            (left,) = self._db.execute("PRAGMA freelist_count").fetchone()
+        return int((free - left) * page)
 
     def quarantine_summary(self) -> list[dict[str, Any]]:
         """Quarantined records grouped by Azure's answer, largest group first."""

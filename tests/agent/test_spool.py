@@ -134,3 +134,17 @@ def test_a_new_spool_is_readable_by_its_owner_only(tmp_path):
     with Spool(str(path)) as spool:
         spool.append([b'{"User":"CONTOSO\\\\ann"}'])
     assert path.stat().st_mode & 0o077 == 0
+
+
+def test_compact_gives_free_space_back_only_over_the_threshold(tmp_path):
+    path = tmp_path / "spool.db"
+    with Spool(str(path)) as spool:
+        spool.append([b"x" * 1000] * 3000)
+        spool.ack([record_id for record_id, _ in spool.take(0, 10_000)])
+        assert spool.compact(over_bytes=10**9) == 0
+        full = path.stat().st_size
+        freed = spool.compact(over_bytes=1_000_000)
+        assert freed > 2_000_000
+        assert path.stat().st_size < full - 2_000_000
+        spool.append([b"still works"])
+        assert [body for _, body in spool.take(0, 10)] == [b"still works"]
