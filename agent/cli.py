@@ -273,9 +273,13 @@ def _send(settings: Settings, args: argparse.Namespace) -> int:
     return _report(args, result, depth, {"spooled": asdict(intake[0])})
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _intake_text(result: IntakeResult) -> str:
     return (
-        f"spooled {result.spooled} records durably ({result.filtered} filtered out by "
+        f"spooled {_count(result.spooled, 'record')} durably ({result.filtered} filtered out by "
         f"category, {result.invalid} invalid kept in quarantine, "
         f"{result.truncated_values} values truncated)"
     )
@@ -334,7 +338,8 @@ def _report(
     """One summary: text for people, or a single JSON object with ``extra``."""
     data = {**(extra or {}), **asdict(result), "depth": depth}
     lines = [
-        f"delivered {result.delivered} records in {result.requests} requests "
+        f"delivered {_count(result.delivered, 'record')} in "
+        f"{_count(result.requests, 'request')} "
         f"({result.retries} retried), {result.quarantined} quarantined, {depth} still spooled"
     ]
     if result.possible_duplicates:
