@@ -54,7 +54,11 @@ def bus() -> Iterator[UsbBus]:
 
 def _missing(programs: Sequence[str]) -> list[str]:
     tools = ("qemu-system-x86_64", "busybox", *programs)
-    missing = [tool for tool in tools if shutil.which(tool) is None]
+    missing = [
+        tool
+        for tool in tools
+        if shutil.which(tool) is None and not Path(tool).is_file()
+    ]
     missing += [
         f"{KERNEL_DIR / name}"
         for name in ("vmlinuz", "initrd.gz")

@@ -1,13 +1,15 @@
-"""libmtp, a real MTP host, lists the simulated Android phone through a real kernel.
+"""Real MTP and PTP hosts list the simulated phones through a real kernel.
 
-The guest attaches the phone over USB/IP (vhci-hcd), and libmtp's
-``mtp-files`` (Debian ``mtp-tools``, copied into the guest with its
-libraries) talks to it through libusb and the kernel's usbfs.
+The guest attaches a phone over USB/IP (vhci-hcd); libmtp's ``mtp-files``
+(Debian ``mtp-tools``) or libgphoto2's ``gphoto2`` (Debian ``gphoto2``),
+copied into the guest with their libraries, talk to it through libusb and
+the kernel's usbfs. Neither host is ours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,14 +21,23 @@ from sim.usb.usbip_server import UsbipServer
 pytestmark = pytest.mark.kernel
 
 GuestRunner = Callable[..., dict[str, str]]  # the run_guest fixture (conftest.py)
-GCONV = "/usr/lib/x86_64-linux-gnu/gconv"  # libmtp converts names with iconv
-
-GUEST_SCRIPT = """
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+GCONV = f"{LIBDIR}/gconv"  # libmtp and libgphoto2 convert names with iconv
+# libgphoto2 loads its camera and port drivers from versioned directories.
+GPHOTO_DRIVERS = sorted(
+    str(path)
+    for pattern in ("libgphoto2/*", "libgphoto2_port/*")
+    for path in Path(LIBDIR).glob(pattern)
+)
+ATTACH = """
 usbip --tcp-port {port} attach -r 10.0.2.2 -b 1-1 >/dev/null 2>&1
 i=0
 while [ $i -lt 30 ] && ! ls /dev/bus/usb/001/002 >/dev/null 2>&1; do sleep 1; i=$((i+1)); done
 sleep 1
 echo  # end any console line a kernel message left open
+"""
+
+MTP_SCRIPT = """
 mtp-files > /tmp/listing 2>&1
 sed -n 's/^Device 0 /E2E device /p; s/^ *Filename: /E2E file-/p' /tmp/listing
 sed -n 's/^Listing File Information on Device with name: /E2E name /p' /tmp/listing
@@ -34,24 +45,58 @@ echo "E2E done"
 """
 
 
-@pytest.fixture
-def served_phone() -> Iterator[UsbipServer]:
+PTP_SCRIPT = """
+gphoto2 --auto-detect 2>&1 | sed -n 's/^\\(Apple.*\\)  *usb:.*/E2E camera \\1/p'
+gphoto2 --list-files 2>&1 | sed -n 's/^#[0-9]* *\\([^ ]*\\) .*/E2E file-\\1/p'
+echo "E2E done"
+"""
+
+
+def _serve(name: str) -> Iterator[UsbipServer]:
     bus = UsbBus()
-    bus.plug(build_phone(by_name("android-phone")))
+    bus.plug(build_phone(by_name(name)))
     with UsbipServer(bus, host="127.0.0.1", port=0) as server:
         yield server
+
+
+@pytest.fixture
+def served_phone() -> Iterator[UsbipServer]:
+    yield from _serve("android-phone")
+
+
+@pytest.fixture
+def served_iphone() -> Iterator[UsbipServer]:
+    yield from _serve("iphone")
+
+
+def _listed(facts: dict[str, str]) -> set[str]:
+    return {key.removeprefix("file-") for key in facts if key.startswith("file-")}
 
 
 def test_libmtp_lists_the_android_phone_files_over_usbip(
     served_phone: UsbipServer, run_guest: GuestRunner
 ) -> None:
-    script = GUEST_SCRIPT.format(port=served_phone.port)
+    script = ATTACH.format(port=served_phone.port) + MTP_SCRIPT
 
     facts = run_guest(script, programs=["mtp-files"], trees=[GCONV])
 
     expected = {f.path.rsplit("/", 1)[-1] for f in by_name("android-phone").files}
     assert "(VID=04e8 and PID=6860)" in facts["device"]
     assert facts["name"] == "SAMSUNG_Android"  # GetDevicePropValue(FriendlyName)
-    assert {key.removeprefix("file-") for key in facts if key.startswith("file-")} == (
-        expected
+    assert _listed(facts) == expected
+
+
+def test_gphoto2_sees_the_iphone_as_a_ptp_camera_and_lists_its_photos(
+    served_iphone: UsbipServer, run_guest: GuestRunner
+) -> None:
+    script = ATTACH.format(port=served_iphone.port) + PTP_SCRIPT
+    drivers = [str(p) for d in GPHOTO_DRIVERS for p in Path(d).glob("*.so")]
+
+    facts = run_guest(
+        script, programs=["gphoto2", *drivers], trees=[GCONV, *GPHOTO_DRIVERS]
     )
+
+    expected = {f.path.rsplit("/", 1)[-1] for f in by_name("iphone").files}
+    assert facts["camera"].startswith("Apple iPhone")
+    assert "(PTP mode)" in facts["camera"]
+    assert _listed(facts) == expected
