@@ -64,12 +64,30 @@ class UsbBus:
             self._next_address = self._next_address % 127 + 1
             self._attached[port] = attachment
             device.reset()
+            device.connect(self._reconnector(attachment.busid))
         logger.info("plugged %s into %s", device.serial, attachment.busid)
         self._tell("plugged", attachment)
         return attachment
 
     def unplug(self, busid: str) -> Attachment:
-        """Pull the device out of port ``busid`` (e.g. ``1-2``)."""
+        """Pull the device out of port ``busid`` (e.g. ``1-2``); it loses power."""
+        attachment = self.detach(busid)
+        attachment.device.disconnect()
+        return attachment
+
+    def reconnect(self, busid: str) -> Attachment:
+        """The device in ``busid`` drops off the bus and enumerates again."""
+        attachment = self.detach(busid)
+        return self.plug(attachment.device, port=attachment.port)
+
+    def _reconnector(self, busid: str) -> Callable[[], None]:
+        def reconnect() -> None:
+            self.reconnect(busid)
+
+        return reconnect
+
+    def detach(self, busid: str) -> Attachment:
+        """Take the device off this bus with its power kept (a hypervisor's grab)."""
         with self._lock:
             attachment = self.find(busid)
             if attachment is None:

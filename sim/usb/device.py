@@ -148,6 +148,7 @@ class UsbDevice:
         self._halted: set[int] = set()
         self._lock = threading.RLock()
         self._waiters: list[Callable[[], None]] = []
+        self._reconnectors: list[Callable[[], None]] = []
 
     @property
     def speed(self) -> Speed:
@@ -194,6 +195,20 @@ class UsbDevice:
         if wake in self._waiters:
             self._waiters.remove(wake)
 
+    def connect(self, reconnect: Callable[[], None]) -> None:
+        """Plugged in: ``reconnect`` re-enumerates the device on its port."""
+        self._reconnectors = [reconnect]
+
+    def disconnect(self) -> None:
+        """Pulled out: the device loses power."""
+        self._reconnectors = []
+        self.on_power_loss()
+
+    def request_reenumeration(self) -> None:
+        """Drop off the bus and come back (with power kept), as a device may."""
+        for reconnect in list(self._reconnectors):
+            reconnect()
+
     # ---- what models use ------------------------------------------------------
     def halt(self, address: int) -> None:
         self._halted.add(address)
@@ -223,6 +238,9 @@ class UsbDevice:
 
     def on_reset(self) -> None:
         """Called after a port reset."""
+
+    def on_power_loss(self) -> None:
+        """Called when the device is unplugged."""
 
     def on_clear_halt(self, address: int) -> None:
         """Called after the host clears a halt on ``address``."""

@@ -3,8 +3,9 @@
 Two phases, as usb.md 5.2 describes them: while locked, the one logical unit
 is a small read-only CD-ROM (the "unlocker", 2048-byte blocks); a correct
 PIN (typed on the keypad or sent by the unlocker program; here, from code)
-swaps in the data volume as a removable disk, which hosts see as a medium
-change. Power loss (unplug, port reset) locks the stick again.
+swaps in the data volume as a removable disk and the stick re-enumerates
+(drops off the bus and comes back), so hosts bind a disk driver where the
+CD-ROM driver was. Power loss (unplug) locks the stick again.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ class HardwareEncryptedStick(MassStorageStick):
             self.failed_attempts = 0
             self.unit.info = unit_info(self._spec)
             self.unit.change_medium(self._data)
-        logger.info("%s unlocked", self.serial)
-        self._wake()
+        logger.info("%s unlocked; re-enumerating with its data disk", self.serial)
+        self.request_reenumeration()
         return True
 
     def lock(self) -> None:
@@ -86,9 +87,8 @@ class HardwareEncryptedStick(MassStorageStick):
             self.unit.info = unit_info(self._spec, cdrom=True)
             self.unit.change_medium(self._unlocker)
 
-    def on_reset(self) -> None:
+    def on_power_loss(self) -> None:
         self.lock()
-        super().on_reset()
 
     def volume_files(self) -> dict[str, bytes]:
         return {} if self.locked else super().volume_files()

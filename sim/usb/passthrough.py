@@ -141,7 +141,7 @@ class Passthrough:
             return True, None, None
         if kind is Hypervisor.HYPERV_RDP:
             return True, HOST_CLASS_DRIVER, None
-        self.host.unplug(busid)
+        self.host.detach(busid)  # the device keeps its power throughout
         if kind is Hypervisor.VMWARE:
             return False, None, None
         if kind is Hypervisor.VIRTUALBOX:
@@ -157,7 +157,7 @@ class Passthrough:
         if record is None:
             raise BusError(f"{host_busid} is not passed through")
         if record.guest is not None:
-            self.guest.unplug(record.guest.busid)
+            self.guest.detach(record.guest.busid)
         if record.guest_drive is not None:
             self.drives.remove(record.guest_drive)
         port = int(host_busid.rpartition("-")[2])
@@ -167,7 +167,7 @@ class Passthrough:
                 raise BusError(f"{record.device.serial} left {host_busid} meanwhile")
             return found
         if record.host_present:
-            self.host.unplug(host_busid)
+            self.host.detach(host_busid)
         logger.info(
             "%s: %s back on the host", record.hypervisor.value, record.device.serial
         )

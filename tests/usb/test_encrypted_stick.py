@@ -42,19 +42,26 @@ def test_locked_stick_is_a_read_only_cdrom_with_2048_byte_blocks(bus: UsbBus) ->
     assert stick.volume_files() == {}
 
 
-def test_correct_pin_exposes_the_data_disk_as_a_medium_change(bus: UsbBus) -> None:
+def test_correct_pin_re_enumerates_the_stick_with_its_data_disk(bus: UsbBus) -> None:
     stick = build_encrypted_stick(by_name("encrypted-stick"))
     bus.plug(stick)
-    host = BotHost(usb.core.find(backend=InProcessBackend(bus)))
-    host.clear_attention()
+    backend = InProcessBackend(bus)
+    locked = usb.core.find(backend=backend)
+    BotHost(locked).clear_attention()
 
     assert not stick.unlock("0000000")
     assert stick.unlock(by_name("encrypted-stick").unlock_code)
-    attention = host.command(bytes(6)).status, host.sense()
+    with pytest.raises(usb.core.USBError) as gone:
+        locked.ctrl_transfer(0x80, 0x06, 0x0100, 0, 18)
+    unlocked = usb.core.find(backend=backend)
+    host = BotHost(unlocked)
+    host.clear_attention()
     inquiry = host.command(INQUIRY, data_in=36).data
     _, block = struct.unpack(">II", host.command(READ_CAPACITY, data_in=8).data)
 
-    assert attention == (1, (0x06, 0x28, 0x00))
+    assert gone.value.errno == 19
+    assert unlocked.address != locked.address
+    assert unlocked.serial_number == stick.serial
     assert inquiry[0] == 0x00
     assert block == 512
     assert stick.volume_files()["README.TXT"] == README_TEXT

@@ -7,6 +7,7 @@ import usb.core
 
 from sim.usb.bus import UsbBus
 from sim.usb.catalogue import by_name
+from sim.usb.encrypted import build_encrypted_stick
 from sim.usb.passthrough import Hypervisor, Passthrough
 from sim.usb.pyusb_backend import InProcessBackend
 from sim.usb.sticks import MassStorageStick
@@ -120,3 +121,15 @@ def test_releasing_returns_the_stick_to_the_host(
     assert _seen(guest) == []
     assert vm.drives == []
     assert vm.host_driver(where.busid) == "usb-storage"
+
+
+def test_an_unlocked_encrypted_stick_stays_unlocked_in_the_guest(bus: UsbBus) -> None:
+    encrypted = build_encrypted_stick(by_name("encrypted-stick"))
+    bus.plug(encrypted)
+    encrypted.unlock(by_name("encrypted-stick").unlock_code)
+    guest = UsbBus(busnum=2)
+
+    Passthrough(bus, guest, Hypervisor.VMWARE).to_guest("1-1")
+
+    assert not encrypted.locked  # handed over with power kept, not pulled out
+    assert _seen(guest) == [(0x0984, 0x0200, encrypted.serial)]
