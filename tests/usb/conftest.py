@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -81,7 +81,12 @@ def _copy_program(program: str, root: Path) -> None:
         shutil.copy(source, target)
 
 
-def _overlay(script: str, programs: Sequence[str], trees: Sequence[str]) -> bytes:
+def _overlay(
+    script: str,
+    programs: Sequence[str],
+    trees: Sequence[str],
+    files: Mapping[str, str],
+) -> bytes:
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         (root / "e2e.sh").write_text(script)
@@ -90,6 +95,9 @@ def _overlay(script: str, programs: Sequence[str], trees: Sequence[str]) -> byte
             _copy_program(program, root)
         for tree in trees:
             shutil.copytree(tree, root / tree.lstrip("/"), dirs_exist_ok=True)
+        for source, target in files.items():
+            (root / target.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, root / target.lstrip("/"))
         listing = subprocess.run(
             ["find", "."], cwd=root, capture_output=True, check=True
         ).stdout
@@ -104,25 +112,41 @@ def _overlay(script: str, programs: Sequence[str], trees: Sequence[str]) -> byte
 
 
 @pytest.fixture
+def kernel_modules() -> Path:
+    """The guest kernel's module tree (``.../lib/modules/VERSION/kernel``)."""
+    trees = sorted((KERNEL_DIR / "kroot/lib/modules").glob("*/kernel"))
+    if not trees:
+        pytest.skip(
+            f"no kernel modules under {KERNEL_DIR}: run .ci/install-kernel-deps.sh"
+        )
+    return trees[-1]
+
+
+@pytest.fixture
 def run_guest(tmp_path: Path) -> GuestRunner:
     """Boot the kernel under qemu with ``script`` as /e2e.sh; its ``E2E`` lines.
 
-    ``programs`` (host binaries, with their libraries) and ``trees`` (host
-    directories) are copied into the guest. Lines come back as a mapping of
+    ``programs`` (host binaries, with their libraries), ``trees`` (host
+    directories) and ``files`` (host path to guest path) are copied into the
+    guest. Lines come back as a mapping of
     first word to the rest. The guest reaches this host as 10.0.2.2.
     """
 
     def run(
-        script: str, *, programs: Sequence[str] = (), trees: Sequence[str] = ()
+        script: str,
+        *,
+        programs: Sequence[str] = (),
+        trees: Sequence[str] = (),
+        files: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        missing = _missing(programs)
+        missing = _missing([*programs, *(files or {})])
         if missing:
             pytest.skip(
                 f"a kernel test needs {', '.join(missing)}: run .ci/install-kernel-deps.sh"
             )
         initrd = tmp_path / "initrd.gz"
         base = (KERNEL_DIR / "initrd.gz").read_bytes()
-        initrd.write_bytes(base + _overlay(script, programs, trees))
+        initrd.write_bytes(base + _overlay(script, programs, trees, files or {}))
         kernel = ("-kernel", str(KERNEL_DIR / "vmlinuz"), "-append", KERNEL_ARGS)
         booted = subprocess.run(
             [*QEMU, *kernel, "-initrd", str(initrd)],
