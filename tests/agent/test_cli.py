@@ -221,8 +221,9 @@ def test_kill_9_mid_send_then_drain_delivers_every_record(
     time, as the issue asks, and ``concurrency`` batches in general."""
     total, batch, crashes = 20_000, 500, 2
     records = _write_records(tmp_path / "r.jsonl", total)
-    # Each request takes 50 ms, so a full drain takes 2 s: time to kill it.
-    workspace = make_workspace("delay:1,seconds=0.05")
+    # Requests take 50 ms per one in flight, so a full drain takes about 2 s
+    # whatever the concurrency: time to kill it mid-way even on a busy machine.
+    workspace = make_workspace(f"delay:1,seconds={0.05 * concurrency:g}")
     with CollectorServer(workspace) as server:
         flags = [
             "--workspace-id", WORKSPACE_ID, "--shared-key-file", key_file,
@@ -238,12 +239,13 @@ def test_kill_9_mid_send_then_drain_delivers_every_record(
             )
             deadline = time.monotonic() + 60
             while workspace.store.row_count("secRMM_CL") < crash * total // 3:
-                assert time.monotonic() < deadline
-                assert shipper.poll() is None
+                assert time.monotonic() < deadline, "the drain made no progress"
+                assert shipper.poll() is None, "the drain ended before the kill"
                 time.sleep(0.005)
             os.kill(shipper.pid, signal.SIGKILL)
             shipper.wait()
-            assert workspace.store.row_count("secRMM_CL") < total  # truly mid-way
+            stored = workspace.store.row_count("secRMM_CL")
+            assert stored < total, "the kill came after the drain finished"
         _agent("drain", "--wait", *flags, check=0)
         server.check()
     counts = Counter(stored_messages(workspace))
