@@ -13,7 +13,10 @@ from datetime import datetime
 __all__ = ["CD_SECTOR", "build_iso9660"]
 
 CD_SECTOR = 2048
-SYSTEM_AREA_SECTORS = 16
+PRIMARY_SECTOR = 16  # after the 16-sector system area
+TERMINATOR_SECTOR = 17
+LITTLE_ENDIAN_PATH_SECTOR = 18
+BIG_ENDIAN_PATH_SECTOR = 19
 DESCRIPTOR_PRIMARY = 1
 DESCRIPTOR_TERMINATOR = 255
 STANDARD_ID = b"CD001"
@@ -101,8 +104,8 @@ def build_iso9660(
         + _both16(1)  # volume sequence number
         + _both16(CD_SECTOR)
         + _both32(len(path_entry))
-        + struct.pack("<II", 18, 0)
-        + struct.pack(">II", 19, 0)
+        + struct.pack("<II", LITTLE_ENDIAN_PATH_SECTOR, 0)
+        + struct.pack(">II", BIG_ENDIAN_PATH_SECTOR, 0)
         + root
         + _a_chars("", 128 * 4 + 37 * 3)  # set, publisher, preparer, application, files
         + stamp * 2
@@ -114,10 +117,10 @@ def build_iso9660(
     )
     image = bytearray(total_sectors * CD_SECTOR)
     for at, block in (
-        (16, primary),
-        (17, bytes([DESCRIPTOR_TERMINATOR]) + STANDARD_ID + b"\1"),
-        (18, path_entry),
-        (19, big_endian_path_entry),
+        (PRIMARY_SECTOR, primary),
+        (TERMINATOR_SECTOR, bytes([DESCRIPTOR_TERMINATOR]) + STANDARD_ID + b"\1"),
+        (LITTLE_ENDIAN_PATH_SECTOR, path_entry),
+        (BIG_ENDIAN_PATH_SECTOR, big_endian_path_entry),
         (ROOT_SECTOR, entries),
     ):
         image[at * CD_SECTOR : at * CD_SECTOR + len(block)] = block

@@ -25,7 +25,6 @@ __all__ = ["DescriptorBackend", "DeviceLocation", "ParsedConfiguration"]
 
 GET_DESCRIPTOR_IN = 0x80  # device-to-host, standard, device recipient
 CONFIG_HEADER = 9
-MAX_DESCRIPTOR = 0xFFFF
 
 
 @dataclass(frozen=True)
