@@ -54,6 +54,7 @@ DATASET_VERSION = 1
 VALIDATION_VERSION = 2
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 CREATED = datetime(2026, 11, 2, 14, 12, 5, tzinfo=UTC)
+NEXT_NONCE_COUNTER = 4  # the dataset's counter after the three nonces used below
 
 
 class Role:
@@ -164,7 +165,9 @@ def _metadata_block(layout: BitLockerLayout, entries: bytes, keys: _Keys) -> byt
     dataset = (
         struct.pack("<IIII", size, DATASET_VERSION, DATASET_HEADER, size)
         + keys.volume.bytes_le
-        + struct.pack("<IHHQ", 4, KeyType.AES_CBC_128, 0, _filetime(CREATED))
+        + struct.pack(
+            "<IHHQ", NEXT_NONCE_COUNTER, KeyType.AES_CBC_128, 0, _filetime(CREATED)
+        )
         + entries
         + bytes(padding)
     )
