@@ -19,7 +19,8 @@ from .catalogue import DeviceKind, DeviceSpec
 from .descriptors import Configuration, DeviceShape, Endpoint, Interface, TransferType
 from .device import InQueue, RequestKind, Setup, StallError, UsbDevice
 from .fat32 import FileSpec
-from .ptp import DeviceInfo, PtpResponder, StorageInfo
+from .ptp import PtpResponder
+from .ptp_wire import DeviceInfo, StorageInfo
 
 __all__ = ["PhoneDevice", "build_phone"]
 
@@ -146,6 +147,11 @@ class PhoneDevice(UsbDevice):
                 for event in self.responder.object_added_events(handles):
                     self._events.push(event)
         self._wake()
+
+    def files(self) -> dict[str, bytes]:
+        """The phone's files by path, including what hosts copied onto it."""
+        with self._lock:
+            return self.responder.files()
 
     def string_descriptor(self, index: int) -> bytes | None:
         if index != MS_OS_STRING_INDEX:

@@ -1,4 +1,4 @@
-"""Real MTP and PTP hosts list the simulated phones through a real kernel.
+"""Real MTP and PTP hosts use the simulated phones through a real kernel.
 
 The guest attaches a phone over USB/IP (vhci-hcd); libmtp's ``mtp-files``
 (Debian ``mtp-tools``) or libgphoto2's ``gphoto2`` (Debian ``gphoto2``),
@@ -15,7 +15,7 @@ import pytest
 
 from sim.usb.bus import UsbBus
 from sim.usb.catalogue import by_name
-from sim.usb.phones import build_phone
+from sim.usb.phones import PhoneDevice, build_phone
 from sim.usb.usbip_server import UsbipServer
 
 pytestmark = pytest.mark.kernel
@@ -41,8 +41,11 @@ MTP_SCRIPT = """
 mtp-files > /tmp/listing 2>&1
 sed -n 's/^Device 0 /E2E device /p; s/^ *Filename: /E2E file-/p' /tmp/listing
 sed -n 's/^Listing File Information on Device with name: /E2E name /p' /tmp/listing
+printf '{written}' > /tmp/FROMLNX.TXT
+mtp-sendfile /tmp/FROMLNX.TXT FROMLNX.TXT > /tmp/sent 2>&1 && echo "E2E sent"
 echo "E2E done"
 """
+WRITTEN_BY_LINUX = "copied to the phone by libmtp\n"
 
 
 PTP_SCRIPT = """
@@ -52,44 +55,49 @@ echo "E2E done"
 """
 
 
-def _serve(name: str) -> Iterator[UsbipServer]:
+def _serve(phone: PhoneDevice) -> Iterator[tuple[UsbipServer, PhoneDevice]]:
     bus = UsbBus()
-    bus.plug(build_phone(by_name(name)))
+    bus.plug(phone)
     with UsbipServer(bus, host="127.0.0.1", port=0) as server:
-        yield server
+        yield server, phone
 
 
 @pytest.fixture
-def served_phone() -> Iterator[UsbipServer]:
-    yield from _serve("android-phone")
+def served_phone() -> Iterator[tuple[UsbipServer, PhoneDevice]]:
+    yield from _serve(build_phone(by_name("android-phone")))
 
 
 @pytest.fixture
-def served_iphone() -> Iterator[UsbipServer]:
-    yield from _serve("iphone")
+def served_iphone() -> Iterator[tuple[UsbipServer, PhoneDevice]]:
+    yield from _serve(build_phone(by_name("iphone")))
 
 
 def _listed(facts: dict[str, str]) -> set[str]:
     return {key.removeprefix("file-") for key in facts if key.startswith("file-")}
 
 
-def test_libmtp_lists_the_android_phone_files_over_usbip(
-    served_phone: UsbipServer, run_guest: GuestRunner
+def test_libmtp_lists_the_android_phone_files_and_copies_one_onto_it(
+    served_phone: tuple[UsbipServer, PhoneDevice], run_guest: GuestRunner
 ) -> None:
-    script = ATTACH.format(port=served_phone.port) + MTP_SCRIPT
+    server, phone = served_phone
+    script = ATTACH.format(port=server.port) + MTP_SCRIPT.format(
+        written=WRITTEN_BY_LINUX
+    )
 
-    facts = run_guest(script, programs=["mtp-files"], trees=[GCONV])
+    facts = run_guest(script, programs=["mtp-files", "mtp-sendfile"], trees=[GCONV])
 
     expected = {f.path.rsplit("/", 1)[-1] for f in by_name("android-phone").files}
     assert "(VID=04e8 and PID=6860)" in facts["device"]
     assert facts["name"] == "SAMSUNG_Android"  # GetDevicePropValue(FriendlyName)
     assert _listed(facts) == expected
+    assert "sent" in facts
+    assert phone.files()["FROMLNX.TXT"] == WRITTEN_BY_LINUX.encode()
 
 
 def test_gphoto2_sees_the_iphone_as_a_ptp_camera_and_lists_its_photos(
-    served_iphone: UsbipServer, run_guest: GuestRunner
+    served_iphone: tuple[UsbipServer, PhoneDevice], run_guest: GuestRunner
 ) -> None:
-    script = ATTACH.format(port=served_iphone.port) + PTP_SCRIPT
+    script = ATTACH.format(port=served_iphone[0].port) + PTP_SCRIPT
     drivers = [str(p) for d in GPHOTO_DRIVERS for p in Path(d).glob("*.so")]
 
     facts = run_guest(

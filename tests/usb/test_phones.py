@@ -28,11 +28,16 @@ class PtpHost:
         self.device = device
         self.transaction = 0
 
-    def run(self, code: int, *params: int) -> tuple[int, bytes, tuple[int, ...]]:
+    def run(
+        self, code: int, *params: int, send: bytes | None = None
+    ) -> tuple[int, bytes, tuple[int, ...]]:
         self.transaction += 1
         payload = struct.pack(f"<{len(params)}I", *params)
         command = struct.pack("<IHHI", 12 + len(payload), 1, code, self.transaction)
         self.device.write(0x01, command + payload)
+        if send is not None:
+            header = struct.pack("<IHHI", 12 + len(send), 2, code, self.transaction)
+            self.device.write(0x01, header + send)
         data = b""
         while True:
             first = bytes(self.device.read(0x81, 512))
@@ -252,3 +257,46 @@ def test_mtp_phone_names_itself_and_the_ptp_camera_does_not(phones: UsbBus) -> N
     assert status == OK
     assert PtpHost.string_at(name, 0)[0] == "SAMSUNG_Android"
     assert refused == 0x200A  # DevicePropNotSupported
+
+
+def _object_info(name: str, size: int, *, folder: bool = False) -> bytes:
+    """An ObjectInfo dataset as a host sends it, built here by hand."""
+    encoded = (name + "\0").encode("utf-16-le")
+    return (
+        struct.pack("<IHHI", 0, 0x3001 if folder else 0x3000, 0, size)
+        + bytes(26)
+        + struct.pack("<IHII", 0, 1 if folder else 0, 0, 0)
+        + bytes([len(encoded) // 2])
+        + encoded
+        + b"\0\0\0"
+    )
+
+
+def test_host_copies_a_file_into_a_new_folder_and_deletes_it(phones: UsbBus) -> None:
+    phone = phones.attachments()[0].device
+    assert isinstance(phone, PhoneDevice)
+    host = PtpHost(usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8))
+    host.run(0x1002, 1)
+    report = b"%PDF-1.7 quarterly figures"
+
+    created = host.run(
+        0x100C, 0x00010001, 0xFFFFFFFF, send=_object_info("Work", 0, folder=True)
+    )
+    folder = created[2][2]
+    sent_info = host.run(
+        0x100C, 0x00010001, folder, send=_object_info("q3.pdf", len(report))
+    )
+    sent = host.run(0x100D, send=report)
+    copied = phone.files()
+    deleted = host.run(0x100B, sent_info[2][2])
+
+    assert created[0] == sent_info[0] == sent[0] == deleted[0] == OK
+    assert copied["Work/q3.pdf"] == report
+    assert "Work/q3.pdf" not in phone.files()
+
+
+def test_send_object_without_object_info_is_refused(phones: UsbBus) -> None:
+    host = PtpHost(usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8))
+    host.run(0x1002, 1)
+
+    assert host.run(0x100D, send=b"orphan")[0] == 0x2015  # NoValidObjectInfo
