@@ -83,7 +83,7 @@ class KeyType:
     AES_CBC_128 = 0x8002  # Windows' default for removable drives
 
 
-PROTECTOR_PASSWORD = 0x2000
+PROTECTOR_PASSWORD = 0x2000  # TODO(#4): a recovery-password protector (0x0800) too
 DISCOVERY_README = (
     b"This drive is protected by BitLocker To Go.\r\n"
     b"To open it on this computer, type the password in the BitLocker dialog.\r\n"

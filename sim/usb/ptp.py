@@ -43,6 +43,8 @@ __all__ = ["PtpResponder"]
 
 logger = logging.getLogger(__name__)
 
+# TODO(#4): the MTP object property operations Windows' WPD driver prefers
+# (GetObjectPropsSupported, GetObjectPropValue, GetObjectPropList).
 NEEDS_NO_SESSION = {Operation.GET_DEVICE_INFO, Operation.OPEN_SESSION}
 TAKES_DATA = {Operation.SEND_OBJECT_INFO, Operation.SEND_OBJECT}
 STORAGE_OPERATIONS = {

@@ -288,18 +288,18 @@ class DescriptorBackend(usb.backend.IBackend):  # type: ignore[misc]
     def ctrl_transfer(
         self,
         dev_handle: DeviceLocation,
-        bmRequestType: int,  # noqa: N803 - pyusb's parameter names
-        bRequest: int,  # noqa: N803
-        wValue: int,  # noqa: N803
-        wIndex: int,  # noqa: N803
+        request_type: int,  # pyusb passes these positionally
+        request: int,
+        value: int,
+        index: int,
         data: array.array[int],
         timeout: int,
     ) -> int:
         setup = Setup(
-            request_type=bmRequestType,
-            request=bRequest,
-            value=wValue,
-            index=wIndex,
+            request_type=request_type,
+            request=request,
+            value=value,
+            index=index,
             length=len(data),
         )
         if not setup.is_in:
