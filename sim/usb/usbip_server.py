@@ -103,6 +103,7 @@ class _Session:
                 self._parked.setdefault(header.endpoint, deque()).append(header)
         else:
             self._bulk_out(header, outgoing)
+            return True  # the device wakes serve_parked itself when data appears
         self.serve_parked()
         return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .descriptors import DeviceShape, Speed
 
@@ -176,9 +177,11 @@ class DeviceRecord:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class UrbHeader:
-    """The 48-byte header shared by the four URB messages."""
+class UrbHeader(NamedTuple):
+    """The 48-byte header shared by the four URB messages.
+
+    A named tuple rather than a dataclass: the server builds two per URB.
+    """
 
     command: int
     seqnum: int
