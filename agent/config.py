@@ -192,7 +192,11 @@ class Settings:
         "bytes per request at most; capped at 30,000,000 (DCA), 1,000,000 (LIA)",
     )
     linger: float = _setting(0.2, "seconds a partial batch waits to fill")
-    concurrency: int = _setting(4, "requests in flight at once")
+    concurrency: int = _setting(
+        1,
+        "requests in flight at once; a crash can re-send one batch per request "
+        "in flight, so more than 1 trades that bound for throughput on slow links",
+    )
     connect_timeout: float = _setting(10.0, "seconds to connect")
     read_timeout: float = _setting(60.0, "seconds to wait for an answer")
     backoff_base: float = _setting(

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import requests
 
+from agent.config import Settings
+
 WORKSPACE_ID = "11111111-2222-3333-4444-555555555555"
 DCR_ID = "dcr-00112233445566778899aabbccddeeff"
 CLIENT_ID = "22222222-3333-4444-5555-666666666666"
@@ -58,6 +60,10 @@ TEMPLATE = {
     "AdditionalProgramInfo": "COPY",
     "Computer": "secRMMDemo1.CONTOSO.com",
 }
+
+
+#: The agent's default settings, which the benchmark runs with.
+DEFAULTS = Settings()
 
 
 def write_records(path: Path, count: int) -> None:
@@ -335,8 +341,10 @@ def render(
         f"{platform.python_version()}; the mock workspace runs in its own process "
         "on the same machine, which other work was sharing (1-minute load "
         f"average {load[0]:.1f} before, {load[1]:.1f} after)",
-        "- secrmm-agent runs with its defaults: spool fsync on, up to 5000 records "
-        "or 10 MB a post, 4 posts in flight; `send --wait` spools and ships at once.",
+        f"- secrmm-agent runs with its defaults: spool fsync {'on' if DEFAULTS.fsync else 'off'}, "
+        f"up to {DEFAULTS.batch_records} records or {DEFAULTS.batch_bytes // 1_000_000} MB "
+        f"a post, {DEFAULTS.concurrency} post(s) in flight; `send --wait` spools and "
+        "ships at once.",
         "- Delivered = read from JSON lines, (agent: validated and spooled with "
         "fsync), signed, posted over HTTP, verified and stored by the mock, "
         "counted back with KQL, in wall time, process start included. "
