@@ -98,14 +98,31 @@ class _Session:
             outgoing = payload
         if header.endpoint == 0:
             self._control(header, outgoing)
+            self.serve_parked()
         elif header.direction == DIRECTION_IN:
-            with self._parked_lock:
-                self._parked.setdefault(header.endpoint, deque()).append(header)
+            self._bulk_in(header)
         else:
-            self._bulk_out(header, outgoing)
-            return True  # the device wakes serve_parked itself when data appears
-        self.serve_parked()
+            self._bulk_out(header, outgoing)  # the device wakes serve_parked
         return True
+
+    def _bulk_in(self, header: UrbHeader) -> None:
+        """Answer at once when nothing waits before this URB; else park it."""
+        with self._parked_lock:
+            queue = self._parked.setdefault(header.endpoint, deque())
+            if queue:
+                queue.append(header)  # behind URBs still waiting for data
+                return
+            try:
+                answer = self.device.bulk_in(
+                    header.endpoint | ENDPOINT_IN, header.length
+                )
+            except StallError:
+                self._reply(header, -errno.EPIPE)
+                return
+            if answer is None:
+                queue.append(header)
+            else:
+                self._reply(header, 0, answer)
 
     def _control(self, header: UrbHeader, outgoing: bytes) -> None:
         setup = Setup.parse(header.setup)
