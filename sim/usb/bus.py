@@ -93,6 +93,7 @@ class UsbBus:
             if attachment is None:
                 raise BusError(f"nothing is plugged into {busid}")
             del self._attached[attachment.port]
+            attachment.device.release()
         logger.info("unplugged %s from %s", attachment.device.serial, busid)
         self._tell("unplugged", attachment)
         return attachment

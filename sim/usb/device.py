@@ -199,9 +199,13 @@ class UsbDevice:
         """Plugged in: ``reconnect`` re-enumerates the device on its port."""
         self._reconnectors = [reconnect]
 
+    def release(self) -> None:
+        """Off its bus (power kept): nothing to re-enumerate on until replugged."""
+        self._reconnectors = []
+
     def disconnect(self) -> None:
         """Pulled out: the device loses power."""
-        self._reconnectors = []
+        self.release()
         self.on_power_loss()
 
     def request_reenumeration(self) -> None:

@@ -107,3 +107,12 @@ def test_unlocker_disc_is_iso9660_that_isoinfo_lists(tmp_path: Path) -> None:
 
     assert listing == ["/AUTORUN.INF;1", "/UNLOCK.EXE;1", "/README.TXT;1"]
     assert readme.startswith(b"Enter the PIN to unlock your Aegis Secure Key")
+
+
+def test_unlocking_a_stick_that_no_bus_holds_just_unlocks_it(bus: UsbBus) -> None:
+    stick = build_encrypted_stick(by_name("encrypted-stick"))
+    bus.plug(stick)
+    bus.detach("1-1")  # taken by a hypervisor, not yet given to a guest
+
+    assert stick.unlock(by_name("encrypted-stick").unlock_code)
+    assert not stick.locked
