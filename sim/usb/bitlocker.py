@@ -33,11 +33,18 @@ from .fve_crypto import (
     encrypt_sectors,
     fve_datum,
     key_datum,
-    stretched_passphrase_key,
+    passphrase_hash,
+    recovery_hash,
+    stretched_key,
     wrap,
 )
 
-__all__ = ["BITLOCKER_GUID", "BitLockerLayout", "bitlocker_to_go_disk"]
+__all__ = [
+    "BITLOCKER_GUID",
+    "BitLockerLayout",
+    "bitlocker_to_go_disk",
+    "recovery_password",
+]
 
 BITLOCKER_GUID = UUID("4967d63b-2e29-4ad8-8399-f6a339e3d001")
 FVE_SIGNATURE = b"-FVE-FS-"
@@ -54,7 +61,7 @@ DATASET_VERSION = 1
 VALIDATION_VERSION = 2
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 CREATED = datetime(2026, 11, 2, 14, 12, 5, tzinfo=UTC)
-NEXT_NONCE_COUNTER = 4  # the dataset's counter after the three nonces used below
+NEXT_NONCE_COUNTER = 5  # the dataset's counter after the four nonces used below
 
 
 class Role:
@@ -83,7 +90,9 @@ class KeyType:
     AES_CBC_128 = 0x8002  # Windows' default for removable drives
 
 
-PROTECTOR_PASSWORD = 0x2000  # TODO(#4): a recovery-password protector (0x0800) too
+PROTECTOR_PASSWORD = 0x2000
+PROTECTOR_RECOVERY_PASSWORD = 0x0800
+RECOVERY_BLOCKS = 8
 DISCOVERY_README = (
     b"This drive is protected by BitLocker To Go.\r\n"
     b"To open it on this computer, type the password in the BitLocker dialog.\r\n"
@@ -107,6 +116,8 @@ class _Keys:
     salt: bytes
     protector: UUID
     volume: UUID
+    recovery_salt: bytes
+    recovery_protector: UUID
 
     @classmethod
     def draw(cls, seed: int) -> _Keys:
@@ -117,7 +128,25 @@ class _Keys:
             salt=rng.randbytes(16),
             protector=UUID(int=rng.getrandbits(128)),
             volume=UUID(int=rng.getrandbits(128)),
+            recovery_salt=rng.randbytes(16),
+            recovery_protector=UUID(int=rng.getrandbits(128)),
         )
+
+
+def _recovery_block(rng: random.Random) -> str:
+    """Six digits, a multiple of 11, whose last digit checks the first five."""
+    while True:
+        digits = [int(d) for d in f"{11 * rng.randrange(65536):06d}"]
+        if (digits[0] - digits[1] + digits[2] - digits[3] + digits[4]) % 11 == digits[
+            5
+        ]:
+            return "".join(map(str, digits))
+
+
+def recovery_password(spec: DeviceSpec) -> str:
+    """The stick's 48-digit recovery password, as Windows prints it."""
+    rng = random.Random(f"bitlocker-recovery:{spec.seed}")
+    return "-".join(_recovery_block(rng) for _ in range(RECOVERY_BLOCKS))
 
 
 def _filetime(moment: datetime) -> int:
@@ -128,21 +157,46 @@ def _nonce(counter: int) -> bytes:
     return struct.pack("<QI", _filetime(CREATED), counter)
 
 
-def _dataset_entries(spec: DeviceSpec, keys: _Keys) -> bytes:
-    stretched = stretched_passphrase_key(spec.unlock_code, keys.salt)
+def _protector(
+    keys: _Keys, guid: UUID, kind: int, user_hash: bytes, salt: bytes, nonce: int
+) -> bytes:
+    """A VMK datum: the VMK wrapped under a stretched password."""
     stretch = fve_datum(
         Role.PROPERTY,
         ValueType.STRETCH_KEY,
-        struct.pack("<HH", KeyType.STRETCH_KEY, 0) + keys.salt,
+        struct.pack("<HH", KeyType.STRETCH_KEY, 0) + salt,
     )
     wrapped_vmk = wrap(
-        Role.PROPERTY, stretched, _nonce(1), key_datum(KeyType.VMK, keys.vmk)
+        Role.PROPERTY,
+        stretched_key(user_hash, salt),
+        _nonce(nonce),
+        key_datum(KeyType.VMK, keys.vmk),
     )
-    protector = (
-        keys.protector.bytes_le
-        + struct.pack("<QHH", _filetime(CREATED), 0, PROTECTOR_PASSWORD)
+    body = (
+        guid.bytes_le
+        + struct.pack("<QHH", _filetime(CREATED), 0, kind)
         + stretch
         + wrapped_vmk
+    )
+    return fve_datum(Role.VOLUME_MASTER_KEY, ValueType.VOLUME_MASTER_KEY, body)
+
+
+def _dataset_entries(spec: DeviceSpec, keys: _Keys) -> bytes:
+    passphrase = _protector(
+        keys,
+        keys.protector,
+        PROTECTOR_PASSWORD,
+        passphrase_hash(spec.unlock_code),
+        keys.salt,
+        nonce=1,
+    )
+    recovery = _protector(
+        keys,
+        keys.recovery_protector,
+        PROTECTOR_RECOVERY_PASSWORD,
+        recovery_hash(recovery_password(spec)),
+        keys.recovery_salt,
+        nonce=4,
     )
     wrapped_fvek = wrap(
         Role.FULL_VOLUME_ENCRYPTION_KEY,
@@ -152,7 +206,8 @@ def _dataset_entries(spec: DeviceSpec, keys: _Keys) -> bytes:
     )
     label = f"{spec.product} {CREATED:%d/%m/%Y}\0".encode("utf-16-le")
     return (
-        fve_datum(Role.VOLUME_MASTER_KEY, ValueType.VOLUME_MASTER_KEY, protector)
+        passphrase
+        + recovery
         + wrapped_fvek
         + fve_datum(Role.DESCRIPTION, ValueType.UNICODE, label)
     )

@@ -1,7 +1,9 @@
 """The cryptography of a BitLocker volume: key wrapping and sector encryption.
 
 - A passphrase becomes a 256-bit key: SHA-256 twice over its UTF-16LE form,
-  then "stretched" by 2^20 chained SHA-256 rounds with a 16-byte salt.
+  then "stretched" by 2^20 chained SHA-256 rounds with a 16-byte salt. A
+  48-digit recovery password: each 6-digit block divided by 11, as 16-bit
+  numbers, SHA-256 once, then the same stretching.
 - Keys are boxed as FVE datums and wrapped with AES-CCM (12-byte nonce of
   FILETIME and counter, 16-byte MAC stored before the ciphertext): the VMK
   under the stretched key, the FVEK under the VMK.
@@ -24,7 +26,9 @@ __all__ = [
     "encrypt_sectors",
     "fve_datum",
     "key_datum",
-    "stretched_passphrase_key",
+    "passphrase_hash",
+    "recovery_hash",
+    "stretched_key",
     "wrap",
 ]
 
@@ -58,11 +62,22 @@ def wrap(role: int, wrapping_key: bytes, nonce: bytes, plaintext: bytes) -> byte
     return fve_datum(role, VALUE_AES_CCM_ENCRYPTED_KEY, nonce + mac + ciphertext)
 
 
+def passphrase_hash(passphrase: str) -> bytes:
+    """What a passphrase protector stretches: SHA-256 twice over UTF-16LE."""
+    once = hashlib.sha256(passphrase.encode("utf-16-le")).digest()
+    return hashlib.sha256(once).digest()
+
+
+def recovery_hash(recovery_password: str) -> bytes:
+    """What a recovery-password protector stretches: SHA-256 of the 16-bit blocks."""
+    blocks = [int(block) // 11 for block in recovery_password.split("-")]
+    return hashlib.sha256(struct.pack(f"<{len(blocks)}H", *blocks)).digest()
+
+
 @functools.lru_cache(maxsize=8)
-def stretched_passphrase_key(passphrase: str, salt: bytes) -> bytes:
-    """The key a passphrase protector's VMK is wrapped with (about half a second)."""
-    user_hash = hashlib.sha256(hashlib.sha256(passphrase.encode("utf-16-le")).digest())
-    state = bytearray(32) + user_hash.digest() + salt + bytes(8)
+def stretched_key(user_hash: bytes, salt: bytes) -> bytes:
+    """The key a protector's VMK is wrapped with (about half a second)."""
+    state = bytearray(32) + user_hash + salt + bytes(8)
     view = memoryview(state)
     for count in range(STRETCH_ROUNDS):
         view[80:88] = count.to_bytes(8, "little")

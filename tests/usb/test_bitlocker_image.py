@@ -13,7 +13,7 @@ import pytest
 from dissect.fve.bde import BDE
 from dissect.fve.bde.c_bde import FVE_KEY_PROTECTOR
 
-from sim.usb.bitlocker import BITLOCKER_GUID, bitlocker_to_go_disk
+from sim.usb.bitlocker import BITLOCKER_GUID, bitlocker_to_go_disk, recovery_password
 from sim.usb.catalogue import by_name
 from sim.usb.disk import first_partition
 from sim.usb.fatread import read_fat32_files
@@ -64,7 +64,7 @@ def test_libbde_opens_the_volume_and_reports_it_locked(
     try:
         assert reader.is_locked()
         assert reader.get_encryption_method() == 0x8002  # AES-CBC 128-bit
-        assert reader.get_number_of_key_protectors() == 1
+        assert reader.get_number_of_key_protectors() == 2
         assert reader.get_description().startswith("DataTraveler G3")
     finally:
         reader.close()
@@ -130,7 +130,8 @@ def test_dissect_fve_parses_every_metadata_block(volume: bytes) -> None:
     assert not parsed.unlocked
     assert parsed.has_passphrase()
     assert [d.priority for d in parsed.information.dataset.find_vmk()] == [
-        FVE_KEY_PROTECTOR.PASSPHRASE
+        FVE_KEY_PROTECTOR.PASSPHRASE,
+        FVE_KEY_PROTECTOR.RECOVERY_PASSWORD,
     ]
 
 
@@ -158,3 +159,30 @@ def test_discovery_and_decrypted_volumes_pass_fsck(
             [fsck, "-n", str(image)], capture_output=True, text=True, check=False
         )
         assert checked.returncode == 0, checked.stdout
+
+
+def test_recovery_password_unlocks_it_in_both_readers(
+    volume: bytes, tmp_path: Path
+) -> None:
+    spec = by_name("bitlocker-stick")
+    recovery = recovery_password(spec)
+    image = tmp_path / "bitlocker.img"
+    image.write_bytes(volume)
+    reader = pybde.volume()
+    reader.set_recovery_password(recovery)
+    reader.open(str(image))
+    try:
+        libbde_unlocked = not reader.is_locked()
+        boot_sector = reader.read_buffer_at_offset(512, 0)
+    finally:
+        reader.close()
+    parsed = BDE(io.BytesIO(volume))
+
+    parsed.unlock_with_recovery_password(recovery)
+
+    assert libbde_unlocked
+    assert boot_sector[3:11] == b"MSDOS5.0"
+    assert parsed.unlocked
+    assert read_fat32_files(parsed.open().read(len(volume)))["README.TXT"] == (
+        spec.files[0].content
+    )
