@@ -16,6 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .fat32 import DEFAULT_EPOCH, FileSpec
+from .mtp_properties import (
+    ALL_PROPERTIES,
+    ObjectFacts,
+    ObjectProperty,
+    property_description,
+    property_list,
+    property_value,
+    selected,
+    supported,
+)
 from .ptp_wire import (
     ALL_STORAGES,
     ANY_PARENT,
@@ -43,8 +53,6 @@ __all__ = ["PtpResponder"]
 
 logger = logging.getLogger(__name__)
 
-# TODO(#4): the MTP object property operations Windows' WPD driver prefers
-# (GetObjectPropsSupported, GetObjectPropValue, GetObjectPropList).
 NEEDS_NO_SESSION = {Operation.GET_DEVICE_INFO, Operation.OPEN_SESSION}
 TAKES_DATA = {Operation.SEND_OBJECT_INFO, Operation.SEND_OBJECT}
 STORAGE_OPERATIONS = {
@@ -66,16 +74,31 @@ class _Object:
     content: bytes | None  # None: a folder
     modified: datetime = DEFAULT_EPOCH
 
+    @property
+    def object_format(self) -> int:
+        return FORMAT_ASSOCIATION if self.content is None else format_of(self.name)
+
     def info(self, storage_id: int) -> bytes:
-        folder = self.content is None
         return ObjectInfo(
             storage_id=storage_id,
-            object_format=FORMAT_ASSOCIATION if folder else format_of(self.name),
+            object_format=self.object_format,
             size=len(self.content or b""),
             parent=self.parent,
             filename=self.name,
             modified=self.modified,
         ).pack()
+
+    def facts(self, storage_id: int, unique_base: int) -> ObjectFacts:
+        return ObjectFacts(
+            handle=self.handle,
+            storage_id=storage_id,
+            object_format=self.object_format,
+            size=len(self.content or b""),
+            parent=self.parent,
+            name=self.name,
+            modified=self.modified,
+            unique_id=unique_base + self.handle,
+        )
 
 
 class PtpResponder:
@@ -91,6 +114,9 @@ class PtpResponder:
         self._next_handle = 1
         self._awaiting_data: tuple[Operation, tuple[int, ...]] | None = None
         self._send_target: int | None = None  # SendObjectInfo's object
+        self._unique_base = (
+            int.from_bytes(info.serial.encode()[:8].ljust(8, b"\0")) << 32
+        )
         for file in files:
             self.add(file)
 
@@ -177,6 +203,8 @@ class PtpResponder:
         except ValueError:
             logger.debug("unsupported PTP operation 0x%04x", code)
             return [self._response(Response.OPERATION_NOT_SUPPORTED, transaction)]
+        if operation.mtp_only and not self.info.mtp:
+            return [self._response(Response.OPERATION_NOT_SUPPORTED, transaction)]
         if operation not in NEEDS_NO_SESSION and self.session is None:
             return [self._response(Response.SESSION_NOT_OPEN, transaction)]
         if operation in TAKES_DATA:
@@ -222,11 +250,44 @@ class PtpResponder:
             return self._device_property(operation, first)
         if operation in STORAGE_OPERATIONS:
             return self._storage_operation(operation, params)
+        if operation.mtp_only:
+            return self._object_properties(operation, params)
         if operation is Operation.SEND_OBJECT_INFO:
             return self._send_object_info(params, data)
         if operation is Operation.SEND_OBJECT:
             return self._send_object(data)
         return self._object_operation(operation, first)
+
+    def _object_properties(
+        self, operation: Operation, params: tuple[int, ...]
+    ) -> Reply:
+        first = params[0] if params else 0
+        second = params[1] if len(params) > 1 else 0
+        if operation is Operation.GET_OBJECT_PROPS_SUPPORTED:
+            return Response.OK, ptp_array("H", [int(p) for p in ObjectProperty]), ()
+        if operation is Operation.GET_OBJECT_PROP_DESC:
+            code = supported(first)
+            if code is None:
+                return Response.INVALID_OBJECT_PROP_CODE, None, ()
+            return Response.OK, property_description(code), ()
+        every = [self._facts(item) for item in self.objects.values()]
+        if operation is Operation.GET_OBJECT_PROP_VALUE:
+            code = supported(second)
+            found = [f for f in every if f.handle == first]
+            if not found:
+                return Response.INVALID_OBJECT_HANDLE, None, ()
+            if code is None:
+                return Response.INVALID_OBJECT_PROP_CODE, None, ()
+            return Response.OK, property_value(found[0], code), ()
+        code_wanted = params[2] if len(params) > 2 else ALL_PROPERTIES
+        if code_wanted != ALL_PROPERTIES and supported(code_wanted) is None:
+            return Response.INVALID_OBJECT_PROP_CODE, None, ()
+        depth = params[4] if len(params) > 4 else 0
+        chosen = selected(every, first, depth)
+        return Response.OK, property_list(chosen, code_wanted), ()
+
+    def _facts(self, item: _Object) -> ObjectFacts:
+        return item.facts(self.storage.storage_id, self._unique_base)
 
     def _storage_operation(
         self, operation: Operation, params: tuple[int, ...]

@@ -42,6 +42,7 @@ FORMAT_ASSOCIATION = 0x3001
 FORMAT_JPEG = 0x3801
 ASSOCIATION_GENERIC_FOLDER = 0x0001
 UNKNOWN_FREE_OBJECTS = 0xFFFFFFFF
+FIRST_MTP_OPERATION = 0x9801  # operation codes 0x98xx are MTP's, not PTP's
 DEVICE_FRIENDLY_NAME = 0xD402  # MTP device property: the name hosts show
 DATATYPE_STRING = 0xFFFF
 PROPERTY_GET_ONLY = 0x00
@@ -70,6 +71,14 @@ class Operation(enum.IntEnum):
     SEND_OBJECT = 0x100D
     GET_DEVICE_PROP_DESC = 0x1014
     GET_DEVICE_PROP_VALUE = 0x1015
+    GET_OBJECT_PROPS_SUPPORTED = 0x9801  # MTP from here on
+    GET_OBJECT_PROP_DESC = 0x9802
+    GET_OBJECT_PROP_VALUE = 0x9803
+    GET_OBJECT_PROP_LIST = 0x9805
+
+    @property
+    def mtp_only(self) -> bool:
+        return self.value >= FIRST_MTP_OPERATION
 
 
 class Response(enum.IntEnum):
@@ -84,6 +93,7 @@ class Response(enum.IntEnum):
     INVALID_PARENT_OBJECT = 0x201A
     INVALID_DATASET = 0x2023
     NO_VALID_OBJECT_INFO = 0x2015
+    INVALID_OBJECT_PROP_CODE = 0xA801
     SESSION_ALREADY_OPEN = 0x201E
 
 
@@ -145,13 +155,16 @@ class DeviceInfo:
     extension_description: str = "microsoft.com: 1.0; android.com: 1.0;"
 
     @property
+    def mtp(self) -> bool:
+        return self.vendor_extension == MICROSOFT_VENDOR_EXTENSION
+
+    @property
     def device_properties(self) -> list[int]:
         """MTP's DeviceFriendlyName, for MTP devices only."""
-        mtp = self.vendor_extension == MICROSOFT_VENDOR_EXTENSION
-        return [DEVICE_FRIENDLY_NAME] if mtp else []
+        return [DEVICE_FRIENDLY_NAME] if self.mtp else []
 
     def dataset(self) -> bytes:
-        operations = [int(op) for op in Operation]
+        operations = [int(op) for op in Operation if self.mtp or not op.mtp_only]
         return (
             struct.pack("<HIH", PTP_VERSION, self.vendor_extension, PTP_VERSION)
             + ptp_string(self.extension_description)

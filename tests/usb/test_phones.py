@@ -300,3 +300,49 @@ def test_send_object_without_object_info_is_refused(phones: UsbBus) -> None:
     host.run(0x1002, 1)
 
     assert host.run(0x100D, send=b"orphan")[0] == 0x2015  # NoValidObjectInfo
+
+
+def _prop_list_names(data: bytes) -> dict[int, str]:
+    """ObjectFileName values of an ObjectPropList, parsed here by hand."""
+    count, at, names = struct.unpack_from("<I", data)[0], 4, {}
+    for _ in range(count):
+        handle, code, datatype = struct.unpack_from("<IHH", data, at)
+        at += 8
+        if datatype == 0xFFFF:
+            text, at = PtpHost.string_at(data, at)
+            if code == 0xDC07:
+                names[handle] = text
+        else:
+            at += {0x0004: 2, 0x0006: 4, 0x0008: 8, 0x000A: 16}[datatype]
+    return names
+
+
+def test_mtp_phone_answers_object_property_operations(phones: UsbBus) -> None:
+    host = PtpHost(usb.core.find(backend=InProcessBackend(phones), idVendor=0x04E8))
+    host.run(0x1002, 1)
+
+    _, supported, _ = host.run(0x9801, 0x3000)  # GetObjectPropsSupported
+    _, size, _ = host.run(0x9803, 3, 0xDC04)  # GetObjectPropValue(3, ObjectSize)
+    _, listing, _ = host.run(0x9805, 0xFFFFFFFF, 0, 0xFFFFFFFF, 0, 0xFFFFFFFF)
+
+    codes = struct.unpack_from(
+        f"<{struct.unpack_from('<I', supported)[0]}H", supported, 4
+    )
+    assert {0xDC01, 0xDC02, 0xDC04, 0xDC07, 0xDC0B, 0xDC41} <= set(codes)
+    assert struct.unpack("<Q", size)[0] == len(
+        by_name("android-phone").files[0].content
+    )
+    assert set(_prop_list_names(listing).values()) == {
+        "DCIM",
+        "Camera",
+        "20261201_101500.jpg",
+        "Download",
+        "contract.pdf",
+    }
+
+
+def test_ptp_camera_refuses_mtp_operations(phones: UsbBus) -> None:
+    host = PtpHost(usb.core.find(backend=InProcessBackend(phones), idVendor=0x05AC))
+    host.run(0x1002, 1)
+
+    assert host.run(0x9801, 0x3000)[0] == 0x2005  # OperationNotSupported
