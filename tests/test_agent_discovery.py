@@ -34,6 +34,8 @@ EXPECTED = {
         "Apricorn Secure Key 3.0 USB Device",
     ),
     "android-phone": (Medium.MOBILE, Encryption.NONE, "SAMSUNG_Android"),
+    # MTP on a vendor-specific interface, known by its interface string "MTP".
+    "legacy-android-phone": (Medium.MOBILE, Encryption.NONE, "SK17i"),
     "iphone": (Medium.MOBILE, Encryption.NONE, "iPhone"),
 }
 

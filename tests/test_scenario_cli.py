@@ -88,7 +88,11 @@ def test_scenarios_ship_to_a_given_collector(
 
 def test_fleet_steps_must_say_when_they_happen(tmp_path: Path) -> None:
     path = tmp_path / "fleet.yaml"
-    path.write_text("scenario: f\nfleet: {computers: 2}\ntimeline:\n  - outage: {minutes: 5}\n")
+    path.write_text(
+        "scenario: f\nfleet: {computers: 2}\ntimeline:\n  - outage: {minutes: 5}\n"
+    )
     done = _run(str(path))
     assert done.returncode == 2
-    assert f"{path}:4: in a fleet scenario every step says when it happens" in done.stderr
+    assert (
+        f"{path}:4: in a fleet scenario every step says when it happens" in done.stderr
+    )

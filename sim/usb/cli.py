@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import sys
 import threading
 from typing import Any
 
+from ..console import fail
 from .bus import UsbBus
 from .catalogue import CATALOGUE, DeviceSpec
 from .devicefile import DeviceFileError
@@ -52,26 +52,19 @@ def register(subcommands: Any) -> None:
     listing.set_defaults(handler=_list)
 
 
-def _fail(message: str) -> int:
-    print(f"secrmm-sim: {message}", file=sys.stderr)
-    return 2
-
-
 def _serve(args: argparse.Namespace) -> int:
     bus = UsbBus()
     if len(args.devices) > bus.ports:
-        return _fail(
-            f"one bus has {bus.ports} ports: serve at most {bus.ports} devices"
-        )
+        return fail(f"one bus has {bus.ports} ports: serve at most {bus.ports} devices")
     try:
         specs = [resolve_device(argument) for argument in args.devices]
         devices = [build_device(spec) for spec in specs]
     except (DeviceFileError, ValueError) as err:
-        return _fail(str(err))
+        return fail(str(err))
     try:
         server = UsbipServer(bus, host=args.host, port=args.port)
     except OSError as err:
-        return _fail(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
+        return fail(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}")
     for port, (spec, device) in enumerate(zip(specs, devices, strict=True), start=1):
         where = bus.plug(device, port=port)
         print(f"{where.busid} {spec.vid_pid} {spec.kind.value} {spec.serial}")
