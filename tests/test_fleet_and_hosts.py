@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 import requests
 
@@ -16,8 +17,12 @@ from sim.hosts.computer import WindowsComputer
 from sim.hosts.defender import EICAR_THREAT, eicar
 from sim.hosts.fleet import domain_users, plan_fleet
 from sim.hosts.mdm import MdmInventory, MdmServer
+from sim.scenarios.destination import EmbeddedWorkspace
 from sim.scenarios.enrolment import managed_device
+from sim.scenarios.loader import load_scenario
+from sim.scenarios.runner import run_scenario
 from sim.usb.catalogue import by_name
+from sim.usb.factory import build_device
 from sim.usb.fat32 import FileSpec
 
 
@@ -150,3 +155,33 @@ def test_defender_finds_nothing_on_a_clean_stick_or_one_it_cannot_read() -> None
     computer.plug(by_name("bitlocker-stick"))  # locked: no FAT volume to read
     assert [record["Event"] for record in records] == ["ONLINE", "ONLINE"]
     assert computer.defender_scan("Z:") == []
+
+
+def test_a_media_change_is_a_dismount_and_a_new_mount() -> None:
+    records: list[dict[str, str | int]] = []
+    computer = _scanning_computer(records)
+    reader = by_name("stick")
+    device = build_device(reader)
+    computer.plug(reader, device)
+    computer.change_media(reader.serial, device, seed=42)
+    events = [(record["Event"], record["Volume"]) for record in records]
+    assert events == [
+        ("ONLINE", "\\Device\\HarddiskVolume6"),
+        ("OFFLINE", "\\Device\\HarddiskVolume6"),
+        ("ONLINE", "\\Device\\HarddiskVolume8"),
+    ]
+    assert device.volume_files()["README.TXT"], "the new card carries the same files"
+
+
+def test_scenario_files_can_change_media(tmp_path: Path) -> None:
+    path = tmp_path / "card.yaml"
+    path.write_text(
+        "scenario: a card reader\nhosts: [{name: PC3, users: [carol]}]\n"
+        "devices: {reader: {catalogue: stick}}\n"
+        "timeline:\n  - {host: PC3, log_on: carol}\n  - plug: reader\n"
+        "  - change_media: reader\n  - unplug: reader\n"
+        "expect: {G1: 2, W7: 2}\n"
+    )
+    summary = run_scenario(load_scenario(path), EmbeddedWorkspace(), folder=tmp_path)
+    assert summary.failed_expectations == {}
+    assert summary.events == 4

@@ -8,6 +8,7 @@ own USB bus, and the agent discovers them through pyusb like any other.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ from sim.usb.bus import UsbBus
 from sim.usb.catalogue import DeviceKind, DeviceSpec
 from sim.usb.device import UsbDevice
 from sim.usb.factory import build_device
+from sim.usb.medium import Medium
 from sim.usb.pyusb_backend import InProcessBackend
+from sim.usb.sticks import MassStorageStick, fat32_disk
 
 from .defender import scan_device
 
@@ -94,6 +97,7 @@ class WindowsComputer:
         self._next_wpd = FIRST_WPD_DEVICE
         self._next_pid = 4000 + self._random.randrange(4000)
         self._plugged: dict[str, _Plugged] = {}
+        self._found: dict[str, RemovableDevice] = {}
         self.bus = UsbBus()
         self.watcher = DeviceWatcher(InProcessBackend(self.bus))
         self.monitor: Monitor | None = None
@@ -224,6 +228,24 @@ class WindowsComputer:
         self._plugged_device(serial)
         self._agent().bitlocker_unlocked(serial)
 
+    def change_media(self, serial: str, device: UsbDevice, seed: int) -> None:
+        """Swap a card reader's medium: a fresh FAT32 card with the same files.
+
+        Windows dismounts the volume and mounts the new one under a new volume
+        number; secRMM reports OFFLINE, then ONLINE.
+        """
+        plugged = self._plugged_device(serial)
+        if not isinstance(device, MassStorageStick):
+            raise HostError(f"device {serial} has no removable medium to change")
+        monitor = self._agent()
+        monitor.device_removed(serial)
+        card = dataclasses.replace(plugged.spec, seed=seed)
+        device.change_medium(Medium(fat32_disk(card), read_only=card.read_only))
+        plugged.mount = self._mount(plugged.spec)
+        found = self._found.get(serial)
+        if found is not None:
+            monitor.device_arrived(found)
+
     def test_connection(self, user: str) -> None:
         """The administrator presses Test in secRMM's Azure settings."""
         self._agent().connection_test(self.user(user).account)
@@ -278,6 +300,7 @@ class WindowsComputer:
         if self.monitor is None:
             return
         for device in changes.arrived:
+            self._found[device.serial] = device
             self.monitor.device_arrived(device)
         for gone in changes.removed:
             self.monitor.device_removed(gone.serial)

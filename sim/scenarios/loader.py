@@ -21,6 +21,7 @@ The language (``fixtures/scenarios/*.yaml`` are examples)::
       - {at: "08:05", host: FIN-LT042, log_on: alice}
       - plug: alice-stick                         # the host carries over
       - copy: {user: alice, drive: "E:", file: "C:\\\\Q4.xlsx", size: 48213}
+      - change_media: alice-stick                 # a card reader gets a new card
       - wait: 5m
     expect: {G1: 1}                               # rows per vendor query
     expect_rows: {G12: [{SerialNumber_s: FA7951A01459}]}  # by the columns given

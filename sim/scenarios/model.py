@@ -16,6 +16,7 @@ ACTIONS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "plug": (frozenset({"device"}), frozenset()),
     "unplug": (frozenset({"device"}), frozenset()),
     "unlock": (frozenset({"device"}), frozenset()),
+    "change_media": (frozenset({"device"}), frozenset()),
     "copy": (
         frozenset({"user", "drive", "file"}),
         frozenset({"size", "program", "modified"}),

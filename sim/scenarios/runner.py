@@ -348,6 +348,10 @@ def _act(world: _World, step: Step, host_name: str | None) -> timedelta | None:
         host.plug(spec, device)
     elif action == "unplug":
         host.unplug(world.spec(str(arguments["device"])).serial)
+    elif action == "change_media":
+        name = str(arguments["device"])
+        spec, device = world.device(name)
+        host.change_media(spec.serial, device, seed=world.random.randrange(1 << 30))
     elif action == "unlock":
         host.unlock_bitlocker(world.spec(str(arguments["device"])).serial)
     elif action == "copy":
