@@ -13,6 +13,7 @@ import enum
 import random
 from dataclasses import dataclass
 
+from .descriptors import Configuration, DeviceShape
 from .fat32 import FileSpec
 
 __all__ = [
@@ -71,6 +72,18 @@ class DeviceSpec:
     @property
     def vid_pid(self) -> str:
         return f"{self.vendor_id:04x}:{self.product_id:04x}"
+
+    def shape(self, configuration: Configuration) -> DeviceShape:
+        """The device's USB identity with ``configuration`` as its only one."""
+        return DeviceShape(
+            vendor_id=self.vendor_id,
+            product_id=self.product_id,
+            bcd_device=self.bcd_device,
+            manufacturer=self.manufacturer,
+            product=self.product,
+            serial=self.serial,
+            configuration=configuration,
+        )
 
 
 def _sample_files(seed: int) -> tuple[FileSpec, ...]:

@@ -89,15 +89,7 @@ def _phone_shape(spec: DeviceSpec) -> DeviceShape:
                 endpoints=(_bulk(USBMUX_BULK_IN), _bulk(USBMUX_BULK_OUT)),
             )
         )
-    return DeviceShape(
-        vendor_id=spec.vendor_id,
-        product_id=spec.product_id,
-        bcd_device=spec.bcd_device,
-        manufacturer=spec.manufacturer,
-        product=spec.product,
-        serial=spec.serial,
-        configuration=Configuration(interfaces=tuple(interfaces), max_power_ma=500),
-    )
+    return spec.shape(Configuration(interfaces=tuple(interfaces), max_power_ma=500))
 
 
 def _extended_compat_id(compatible: bytes) -> bytes:

@@ -22,15 +22,7 @@ PARTITION_GAP = ALIGNMENT_SECTORS * SECTOR
 
 
 def stick_shape(spec: DeviceSpec) -> DeviceShape:
-    return DeviceShape(
-        vendor_id=spec.vendor_id,
-        product_id=spec.product_id,
-        bcd_device=spec.bcd_device,
-        manufacturer=spec.manufacturer,
-        product=spec.product,
-        serial=spec.serial,
-        configuration=mass_storage_configuration(),
-    )
+    return spec.shape(mass_storage_configuration())
 
 
 def unit_info(spec: DeviceSpec, *, cdrom: bool = False) -> UnitInfo:
