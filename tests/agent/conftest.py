@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 from agent.config import Settings, load_settings
 from sim.workspace.faults import FaultPlan, parse_fault
 from sim.workspace.keys import SharedKey
-from sim.workspace.server import CollectorServer
 from sim.workspace.workspace import Workspace, WorkspaceSettings
 
 WORKSPACE_ID = "11111111-2222-3333-4444-555555555555"
@@ -49,13 +48,6 @@ def make_workspace(shared_key: str) -> Callable[..., Workspace]:
 @pytest.fixture
 def workspace(make_workspace: Callable[..., Workspace]) -> Workspace:
     return make_workspace()
-
-
-@pytest.fixture
-def server(workspace: Workspace) -> Iterator[CollectorServer]:
-    with CollectorServer(workspace) as running:
-        yield running
-        running.check()
 
 
 @pytest.fixture
